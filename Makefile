@@ -1,0 +1,69 @@
+# The two commands that matter: `make demo` and `make test`. Both set everything up from nothing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CDK := npx --no-install cdk
+STAGES ?= dev,staging,prod,sandbox
+OWNER ?= $(USER)
+RUN_DIR ?= runs/demo
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup synth test lint typecheck pytest cfn-lint demo bench deploy sandbox-deploy sandbox-destroy clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(VENV)/.setup-done: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+node_modules/.setup-done: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.setup-done node_modules/.setup-done ## create .venv and node_modules from the pinned files
+
+synth: setup ## synthesize every stage into cdk.out with the cdk-nag packs (fails on any unsuppressed finding)
+	rm -rf cdk.out
+	$(CDK) synth --quiet -c stages=$(STAGES)
+	$(PY) -m scripts.platform_report --cdk-out cdk.out
+
+lint: setup ## ruff lint and format check
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: setup ## mypy on the app and the pipeline code
+	$(PY) -m mypy app.py stacks pipeline_code scripts
+
+pytest: setup ## the test suite (synth once per session, cfn-lint, moto, hypothesis, deploy smoke)
+	scripts/run_pytest.sh $(PYTEST_ARGS)
+
+test: lint typecheck pytest ## everything CI runs: lint + type check + pytest (incl. cfn-lint and the deploy smoke)
+
+demo: synth ## set up, synth all stages with cdk-nag, run the adherence pipeline on the shipped data, print a report
+	rm -rf $(RUN_DIR)
+	$(VENV)/bin/mlops run adherence --out $(RUN_DIR)
+	$(PY) -m scripts.platform_report --cdk-out cdk.out --run $(RUN_DIR)
+
+bench: setup ## benchmarks that print figures (pipeline wall time, peak memory, model quality)
+	$(PY) -m benchmarks.adherence_run
+
+deploy: setup ## deploy one stage to the account of your AWS credentials: make deploy STAGE=dev
+	$(CDK) deploy -c stages=$(STAGE) '$(shell echo $(STAGE) | sed 's/./\U&/')/*' --require-approval broadening
+
+sandbox-deploy: setup ## deploy your personal sandbox: make sandbox-deploy OWNER=alice
+	$(CDK) deploy -c stages=sandbox -c owner=$(OWNER) 'Sandbox-$(OWNER)/*' --require-approval never
+
+sandbox-destroy: setup ## destroy your sandbox (its buckets must be empty)
+	$(CDK) destroy -c stages=sandbox -c owner=$(OWNER) 'Sandbox-$(OWNER)/*' --force
+
+clean: ## remove build outputs (keeps .venv and node_modules)
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis
