@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Entry point of the CDK app: the only place that reads configuration files, context and environment.
+
+    cdk synth                       # every stage in config/ (dev, staging, prod, sandbox)
+    cdk synth -c stages=dev,prod    # a subset
+    cdk synth -c config_dir=/path   # another set of config/<stage>.yaml files
+    cdk deploy -c stages=sandbox -c owner=alice 'Sandbox-alice/*'
+
+Invalid configuration stops the app before any synth with the file, field path and reason. Any unsuppressed
+cdk-nag finding (AwsSolutions, HIPAA Security, NIST 800-53 R5) makes the synth fail.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import yaml
+
+from stacks.nag import nag_errors
+from stacks.settings import STAGES, ConfigError, StageSettings, parse_stage_settings
+from stacks.stage import MlopsStage
+
+ROOT = Path(__file__).resolve().parent
+CONFIG_DIR = ROOT / "config"
+
+
+def new_app(outdir: str | None = None) -> cdk.App:
+    """An App with cdk.json's feature flags, so ``python app.py``, tests and the CDK CLI synthesize alike."""
+    flags = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
+    return cdk.App(context=flags, outdir=outdir)
+
+
+def load_stage_settings(
+    stage: str, *, config_dir: Path = CONFIG_DIR, overrides: dict[str, Any] | None = None
+) -> StageSettings:
+    """Read and validate ``config/<stage>.yaml``; ``overrides`` replace top-level keys (e.g. a sandbox owner)."""
+    path = config_dir / f"{stage}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file (stages: {', '.join(STAGES)})")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if isinstance(raw, dict) and overrides:
+        raw = {**raw, **overrides}
+    return parse_stage_settings(raw, source=str(path))
+
+
+def selected_stages(app: cdk.App) -> list[str]:
+    value = app.node.try_get_context("stages")
+    names = [s.strip() for s in str(value).split(",") if s.strip()] if value else list(STAGES)
+    unknown = sorted(set(names) - set(STAGES))
+    if unknown:
+        raise ConfigError(f"-c stages: unknown stage(s) {', '.join(unknown)} (known: {', '.join(STAGES)})")
+    return names
+
+
+def build_app(app: cdk.App, settings: list[StageSettings]) -> list[MlopsStage]:
+    return [MlopsStage(app, s.construct_id, settings=s) for s in settings]
+
+
+def main() -> int:
+    app = new_app()
+    try:
+        owner = app.node.try_get_context("owner")
+        config_dir = Path(app.node.try_get_context("config_dir") or CONFIG_DIR)
+        settings = [
+            load_stage_settings(
+                stage, config_dir=config_dir, overrides={"owner": owner} if owner and stage == "sandbox" else None
+            )
+            for stage in selected_stages(app)
+        ]
+    except ConfigError as exc:
+        print(f"Invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    build_app(app, settings)
+    findings = nag_errors(app.synth())
+    if findings:
+        print(f"cdk-nag: {len(findings)} unsuppressed finding(s):", file=sys.stderr)
+        for finding in findings:
+            print(f"  - {finding}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

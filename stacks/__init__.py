@@ -1,0 +1,1 @@
+"""CDK stacks of the MLOps platform. Stacks compose; reusable constructs live in ``stacks.constructs``."""

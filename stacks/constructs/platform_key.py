@@ -1,0 +1,104 @@
+"""The customer-managed KMS key that encrypts everything a stage stores."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+# Administration without use: an account administrator can manage the key but cannot read data with it.
+KEY_ADMIN_ACTIONS = (
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListGrants",
+    "kms:ListKeyRotations",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:RevokeGrant",
+    "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+)
+KEY_USAGE_ACTIONS = (
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+)
+
+
+class PlatformKey(Construct):
+    """A KMS key with rotation, an alias and a key policy that separates administration from use.
+
+    - The account may administer the key (IAM decides who), but not use it.
+    - Only roles under the platform's IAM path (``role_path``) may use it, and only if their IAM policy allows.
+    - Services that publish on the platform's behalf are added with ``grant_service_usage``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        alias: str,
+        role_path: str,
+        description: str,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        account = iam.AccountRootPrincipal()
+        policy = iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    sid="KeyAdministration", principals=[account], actions=list(KEY_ADMIN_ACTIONS), resources=["*"]
+                ),
+                iam.PolicyStatement(
+                    sid="KeyUsageByPlatformRoles",
+                    principals=[account],
+                    actions=list(KEY_USAGE_ACTIONS),
+                    resources=["*"],  # in a key policy "*" means this key
+                    conditions={
+                        "ArnLike": {"aws:PrincipalArn": f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role{role_path}*"}
+                    },
+                ),
+            ]
+        )
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=description,
+            enable_key_rotation=True,
+            rotation_period=Duration.days(365),
+            pending_window=Duration.days(30),
+            alias=alias,
+            policy=policy,
+            removal_policy=removal_policy,
+        )
+
+    def grant_service_usage(self, service: str, *, source_account_only: bool = True) -> None:
+        """Let an AWS service principal encrypt for the platform (e.g. Budgets publishing to an encrypted topic)."""
+        conditions = {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}} if source_account_only else None
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=f"UsageBy{service.split('.')[0].title()}Service",
+                principals=[iam.ServicePrincipal(service)],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions=conditions,
+            )
+        )

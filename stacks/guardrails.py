@@ -1,0 +1,216 @@
+"""Guardrails stack: the permissions boundary every role of the stage carries.
+
+It deploys first and references nothing, so any stack (including the data foundation, whose replication role
+needs it) can depend on it. It scopes S3 to the stage's bucket-name prefix and IAM PassRole to the stage's role
+path, so a role can never reach beyond the platform, whatever policy is later attached to it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Aws, Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from stacks import naming
+from stacks.nag import IAM_WILDCARDS, suppress
+from stacks.settings import StageSettings
+
+S3_DATA_ACTIONS = (
+    "s3:AbortMultipartUpload",
+    "s3:DeleteObject",
+    "s3:DeleteObjectTagging",
+    "s3:DeleteObjectVersion",
+    "s3:DeleteObjectVersionTagging",
+    "s3:GetBucketLocation",
+    "s3:GetBucketVersioning",
+    "s3:GetObject",
+    "s3:GetObjectAttributes",
+    "s3:GetObjectTagging",
+    "s3:GetObjectVersion",
+    "s3:GetObjectVersionAttributes",
+    "s3:GetObjectVersionTagging",
+    "s3:ListBucket",
+    "s3:ListBucketMultipartUploads",
+    "s3:ListBucketVersions",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObject",
+    "s3:PutObjectTagging",
+    "s3:PutObjectVersionTagging",
+)
+S3_REPLICATION_ACTIONS = (
+    "s3:GetObjectLegalHold",
+    "s3:GetObjectRetention",
+    "s3:GetObjectVersionAcl",
+    "s3:GetObjectVersionForReplication",
+    "s3:GetReplicationConfiguration",
+    "s3:ReplicateDelete",
+    "s3:ReplicateObject",
+    "s3:ReplicateTags",
+)
+KMS_USAGE_ACTIONS = (
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+)
+SAGEMAKER_ACTIONS = (
+    # pipelines and the jobs they start
+    "sagemaker:AddTags",
+    "sagemaker:CreateProcessingJob",
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:DescribePipeline",
+    "sagemaker:DescribePipelineDefinitionForExecution",
+    "sagemaker:DescribePipelineExecution",
+    "sagemaker:DescribeProcessingJob",
+    "sagemaker:DescribeTrainingJob",
+    "sagemaker:ListPipelineExecutionSteps",
+    "sagemaker:ListPipelineExecutions",
+    "sagemaker:ListPipelineParametersForExecution",
+    "sagemaker:RetryPipelineExecution",
+    "sagemaker:StartPipelineExecution",
+    "sagemaker:StopPipelineExecution",
+    "sagemaker:StopProcessingJob",
+    "sagemaker:StopTrainingJob",
+    # experiments
+    "sagemaker:AssociateTrialComponent",
+    "sagemaker:CreateExperiment",
+    "sagemaker:CreateTrial",
+    "sagemaker:CreateTrialComponent",
+    "sagemaker:DescribeExperiment",
+    "sagemaker:DescribeTrial",
+    "sagemaker:DescribeTrialComponent",
+    "sagemaker:UpdateTrialComponent",
+    # registry and approval
+    "sagemaker:CreateModelPackage",
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:DescribeModelPackageGroup",
+    "sagemaker:ListModelPackages",
+    "sagemaker:UpdateModelPackage",
+    # deployment and monitoring
+    "sagemaker:CreateEndpoint",
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:CreateModel",
+    "sagemaker:CreateMonitoringSchedule",
+    "sagemaker:DeleteEndpoint",
+    "sagemaker:DeleteEndpointConfig",
+    "sagemaker:DeleteModel",
+    "sagemaker:DeleteMonitoringSchedule",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:DescribeModel",
+    "sagemaker:DescribeMonitoringSchedule",
+    "sagemaker:InvokeEndpoint",
+    "sagemaker:ListMonitoringExecutions",
+    "sagemaker:StartMonitoringSchedule",
+    "sagemaker:StopMonitoringSchedule",
+    "sagemaker:UpdateEndpoint",
+    "sagemaker:UpdateMonitoringSchedule",
+    # feature store runtime
+    "sagemaker:DescribeFeatureGroup",
+    "sagemaker:GetRecord",
+    "sagemaker:PutRecord",
+)
+# Actions AWS does not scope to a resource: listing, search, metrics and the ECR login token.
+UNSCOPED_ACTIONS = (
+    "cloudwatch:GetMetricData",
+    "cloudwatch:ListMetrics",
+    "cloudwatch:PutMetricData",
+    "ecr:GetAuthorizationToken",
+    "sagemaker:ListExperiments",
+    "sagemaker:ListModelPackageGroups",
+    "sagemaker:ListPipelines",
+    "sagemaker:ListTrialComponents",
+    "sagemaker:ListTrials",
+    "sagemaker:Search",
+)
+OBSERVABILITY_ACTIONS = (
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:DisableAlarmActions",
+    "cloudwatch:EnableAlarmActions",
+    "cloudwatch:PutMetricAlarm",
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:DescribeLogStreams",
+    "logs:GetLogEvents",
+    "logs:PutLogEvents",
+)
+ECR_PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+
+
+class GuardrailsStack(Stack):
+    """Creates the stage's permissions boundary (``self.permissions_boundary``), an allow-list of every action a
+    platform role may ever use. Anything not listed (IAM writes, bucket policies, key deletion, budgets) is denied
+    to platform roles even if a policy grants it."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: StageSettings, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        account, region, partition = Aws.ACCOUNT_ID, Aws.REGION, Aws.PARTITION
+        bucket_prefix = naming.bucket_name_prefix(settings)
+        self.permissions_boundary = iam.ManagedPolicy(
+            self,
+            "PermissionsBoundary",
+            managed_policy_name=naming.permissions_boundary_name(settings),
+            path=naming.role_path(settings),
+            description=f"Permissions boundary of every role of {settings.resource_prefix}",
+            statements=[
+                iam.PolicyStatement(
+                    sid="PlatformBucketsOnly",
+                    actions=[*S3_DATA_ACTIONS, *S3_REPLICATION_ACTIONS],
+                    resources=[f"arn:{partition}:s3:::{bucket_prefix}*", f"arn:{partition}:s3:::{bucket_prefix}*/*"],
+                ),
+                iam.PolicyStatement(
+                    sid="AccountKeysOnly",  # which key is decided by the key policies (platform role path only)
+                    actions=list(KMS_USAGE_ACTIONS),
+                    resources=[f"arn:{partition}:kms:*:{account}:key/*"],
+                ),
+                iam.PolicyStatement(
+                    sid="SageMakerInThisAccountAndRegion",
+                    actions=list(SAGEMAKER_ACTIONS),
+                    resources=[f"arn:{partition}:sagemaker:{region}:{account}:*"],
+                ),
+                iam.PolicyStatement(
+                    sid="LogsAndAlarmsInThisAccountAndRegion",
+                    actions=list(OBSERVABILITY_ACTIONS),
+                    resources=[
+                        f"arn:{partition}:logs:{region}:{account}:log-group:*",
+                        f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*",
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="PullContainerImages",
+                    actions=list(ECR_PULL_ACTIONS),
+                    resources=[f"arn:{partition}:ecr:{region}:*:repository/*"],
+                ),
+                iam.PolicyStatement(sid="ActionsWithoutResourceScope", actions=list(UNSCOPED_ACTIONS), resources=["*"]),
+                iam.PolicyStatement(
+                    sid="PassOnlyPlatformRoles",
+                    actions=["iam:PassRole"],
+                    resources=[f"arn:{partition}:iam::{account}:role{naming.role_path(settings)}*"],
+                ),
+            ],
+        )
+        suppress(
+            self.permissions_boundary,
+            IAM_WILDCARDS,
+            "A permissions boundary caps what any platform role can do; it must name resource families, not "
+            "resources. Each wildcard is as narrow as AWS allows: the stage's bucket-name prefix, this account's "
+            "keys (the key policy then trusts only the platform role path), SageMaker/logs/alarms in this account "
+            "and region, ECR repositories of this region (SageMaker images live in AWS-owned accounts), the "
+            "stage's role path for PassRole, and '*' only for actions that have no resource-level scope.",
+            applies_to=[
+                f"Resource::arn:<AWS::Partition>:s3:::{bucket_prefix}*",
+                f"Resource::arn:<AWS::Partition>:s3:::{bucket_prefix}*/*",
+                "Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*",
+                "Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:*",
+                "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*",
+                "Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:*",
+                "Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:*:repository/*",
+                "Resource::*",
+                f"Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role{naming.role_path(settings)}*",
+            ],
+        )

@@ -1,0 +1,367 @@
+"""Identity: the execution roles of SageMaker and Lambda, and the two human personas.
+
+Every permission is a grant on an object from the data foundation (``bucket.grant_read(...)``) or a statement
+scoped to the stage's resource-name prefix; statements land in one customer-managed policy per role. Every role
+sits under the stage's IAM path (which the key policy trusts) and carries the stage's permissions boundary.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_iam as iam
+from cdk_nag import RegexAppliesTo
+from constructs import Construct
+
+from stacks import naming
+from stacks.constructs.platform_role import PlatformRole
+from stacks.data_foundation import DataFoundationStack
+from stacks.nag import IAM_WILDCARDS, suppress
+from stacks.settings import StageSettings
+
+# Deploying or approving a model is the ML engineer's decision; a data scientist can never do it.
+APPROVE_OR_DEPLOY_ACTIONS = [
+    "sagemaker:UpdateModelPackage",
+    "sagemaker:CreateEndpoint",
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:UpdateEndpoint",
+    "sagemaker:UpdateEndpointWeightsAndCapacities",
+    "sagemaker:DeleteEndpoint",
+    "sagemaker:CreateMonitoringSchedule",
+    "sagemaker:UpdateMonitoringSchedule",
+    "sagemaker:DeleteMonitoringSchedule",
+]
+PIPELINE_RUN_ACTIONS = [
+    "sagemaker:StartPipelineExecution",
+    "sagemaker:StopPipelineExecution",
+    "sagemaker:RetryPipelineExecution",
+]
+PIPELINE_READ_ACTIONS = [
+    "sagemaker:DescribePipeline",
+    "sagemaker:DescribePipelineDefinitionForExecution",
+    "sagemaker:DescribePipelineExecution",
+    "sagemaker:ListPipelineExecutionSteps",
+    "sagemaker:ListPipelineExecutions",
+    "sagemaker:ListPipelineParametersForExecution",
+]
+REGISTRY_READ_ACTIONS = [
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:DescribeModelPackageGroup",
+    "sagemaker:ListModelPackages",
+]
+EXPERIMENT_ACTIONS = [
+    "sagemaker:AddTags",
+    "sagemaker:AssociateTrialComponent",
+    "sagemaker:CreateExperiment",
+    "sagemaker:CreateTrial",
+    "sagemaker:CreateTrialComponent",
+    "sagemaker:DescribeExperiment",
+    "sagemaker:DescribeTrial",
+    "sagemaker:DescribeTrialComponent",
+    "sagemaker:UpdateTrialComponent",
+]
+LIST_ACTIONS = [  # no resource-level scope exists for these
+    "sagemaker:ListExperiments",
+    "sagemaker:ListModelPackageGroups",
+    "sagemaker:ListPipelines",
+    "sagemaker:ListTrialComponents",
+    "sagemaker:ListTrials",
+    "sagemaker:Search",
+]
+ENDPOINT_ACTIONS = [
+    "sagemaker:CreateModel",
+    "sagemaker:DescribeModel",
+    "sagemaker:DeleteModel",
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:DeleteEndpointConfig",
+    "sagemaker:CreateEndpoint",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:UpdateEndpoint",
+    "sagemaker:DeleteEndpoint",
+    "sagemaker:InvokeEndpoint",
+    "sagemaker:AddTags",
+]
+MONITORING_ACTIONS = [
+    "sagemaker:CreateMonitoringSchedule",
+    "sagemaker:DescribeMonitoringSchedule",
+    "sagemaker:UpdateMonitoringSchedule",
+    "sagemaker:StartMonitoringSchedule",
+    "sagemaker:StopMonitoringSchedule",
+    "sagemaker:DeleteMonitoringSchedule",
+    "sagemaker:ListMonitoringExecutions",
+]
+LOG_WRITE_ACTIONS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+
+# CDK's bucket and key grants use these action wildcards; they are the only action wildcards allowed.
+CDK_GRANT_ACTION_WILDCARDS = [
+    "Action::s3:GetObject*",
+    "Action::s3:GetBucket*",
+    "Action::s3:List*",
+    "Action::s3:DeleteObject*",
+    "Action::s3:Abort*",
+    "Action::kms:ReEncrypt*",
+    "Action::kms:GenerateDataKey*",
+]
+BUCKET_OBJECTS = RegexAppliesTo(regex=r"/^Resource::<[A-Za-z]+Bucket[0-9A-F]{8}\.Arn>\/\*$/g")
+
+
+class IdentityStack(Stack):
+    """Creates ``self.sagemaker_execution_role``, ``self.lambda_execution_role``, ``self.data_scientist_role`` and
+    ``self.ml_engineer_role``.
+
+    - SageMaker execution: reads raw data, writes features, models, edge and pipeline artefacts; runs the jobs
+      its pipelines start; registers model packages but cannot approve them.
+    - Lambda execution: reads model artefacts, deploys approved models to endpoints, writes its logs.
+    - Data scientist: reads raw and processed data, runs pipelines and experiments; explicitly denied approving
+      or deploying models.
+    - ML engineer: approves model packages, deploys endpoints, manages monitoring and alarms.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: StageSettings,
+        data: DataFoundationStack,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self._prefix = settings.resource_prefix
+        path = naming.role_path(settings)
+        personas = settings.personas
+        session = Duration.hours(personas.max_session_hours)
+
+        sagemaker = PlatformRole(
+            self,
+            "SageMakerExecutionRole",
+            assumed_by=iam.ServicePrincipal(
+                "sagemaker.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": self.account}}
+            ),
+            role_path=path,
+            description=f"SageMaker jobs and pipelines of {self._prefix}",
+        )
+        lambda_ = PlatformRole(
+            self,
+            "LambdaExecutionRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            role_path=path,
+            description=f"Lambda functions of {self._prefix}",
+        )
+        scientist = PlatformRole(
+            self,
+            "DataScientistRole",
+            assumed_by=_persona_principal(personas.data_scientist_principals),
+            role_path=path,
+            description=f"Data scientists of {self._prefix}: explore data, run pipelines and experiments",
+            max_session=session,
+        )
+        engineer = PlatformRole(
+            self,
+            "MlEngineerRole",
+            assumed_by=_persona_principal(personas.ml_engineer_principals),
+            role_path=path,
+            description=f"ML engineers of {self._prefix}: approve, deploy and monitor models",
+            max_session=session,
+        )
+
+        # SageMaker execution role
+        data.raw_data_bucket.grant_read(sagemaker.grantee)
+        for bucket in (
+            data.processed_features_bucket,
+            data.model_artifacts_bucket,
+            data.edge_deployments_bucket,
+            data.pipeline_artifacts_bucket,
+        ):
+            bucket.grant_read_write(sagemaker.grantee)
+        data.key.grant_encrypt_decrypt(sagemaker.grantee)
+        sagemaker.role.grant_pass_role(sagemaker.grantee)  # a pipeline hands its role to the jobs it starts
+        sagemaker.allow("WriteJobLogs", LOG_WRITE_ACTIONS, [self._log_groups("/aws/sagemaker/")])
+        sagemaker.allow(
+            "PublishJobMetrics",
+            ["cloudwatch:PutMetricData"],
+            ["*"],
+            {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", f"{self._prefix}/*"]}},
+        )
+        sagemaker.allow("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"])
+        sagemaker.allow(
+            "PullImages",
+            ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            [self.format_arn(service="ecr", account="*", resource="repository", resource_name="*")],
+        )
+        sagemaker.allow(
+            "RunPipelineJobs",
+            [
+                "sagemaker:AddTags",
+                "sagemaker:CreateProcessingJob",
+                "sagemaker:DescribeProcessingJob",
+                "sagemaker:StopProcessingJob",
+                "sagemaker:CreateTrainingJob",
+                "sagemaker:DescribeTrainingJob",
+                "sagemaker:StopTrainingJob",
+            ],
+            [self._sm("processing-job", "pipelines-*"), self._sm("training-job", "pipelines-*")],
+        )
+        sagemaker.allow(
+            "RegisterModels",
+            ["sagemaker:CreateModelPackage", *REGISTRY_READ_ACTIONS],
+            [self._sm("model-package", f"{self._prefix}-*"), self._sm("model-package-group", f"{self._prefix}-*")],
+        )
+        sagemaker.allow(
+            "FeatureStoreRecords",
+            ["sagemaker:DescribeFeatureGroup", "sagemaker:GetRecord", "sagemaker:PutRecord"],
+            [self._sm("feature-group", f"{self._prefix}-*")],
+        )
+        sagemaker.allow("TrackPipelineExperiments", EXPERIMENT_ACTIONS, self._experiment_arns())
+
+        # Lambda execution role
+        data.model_artifacts_bucket.grant_read(lambda_.grantee)
+        data.key.grant_encrypt_decrypt(lambda_.grantee)
+        sagemaker.role.grant_pass_role(lambda_.grantee)  # the deployer creates models that run as SageMaker
+        lambda_.allow("WriteFunctionLogs", LOG_WRITE_ACTIONS, [self._log_groups(f"/aws/lambda/{self._prefix}-")])
+        lambda_.allow(
+            "DeployApprovedModels",
+            [*REGISTRY_READ_ACTIONS, *ENDPOINT_ACTIONS],
+            self._deployment_arns(),
+        )
+
+        # Data scientist
+        data.raw_data_bucket.grant_read(scientist.grantee)
+        data.processed_features_bucket.grant_read(scientist.grantee)
+        data.key.grant_decrypt(scientist.grantee)
+        sagemaker.role.grant_pass_role(scientist.grantee)  # to start experiments that run as SageMaker
+        scientist.allow(
+            "RunPipelines", [*PIPELINE_RUN_ACTIONS, *PIPELINE_READ_ACTIONS], [self._sm("pipeline", f"{self._prefix}-*")]
+        )
+        scientist.allow("RunExperiments", EXPERIMENT_ACTIONS, self._experiment_arns())
+        scientist.allow("ReadRegistry", REGISTRY_READ_ACTIONS, self._registry_arns())
+        scientist.allow("ListAndSearch", LIST_ACTIONS, ["*"])
+        scientist.deny("NeverApproveOrDeployModels", APPROVE_OR_DEPLOY_ACTIONS)
+
+        # ML engineer
+        data.model_artifacts_bucket.grant_read(engineer.grantee)
+        data.processed_features_bucket.grant_read(engineer.grantee)  # monitoring baselines
+        data.key.grant_decrypt(engineer.grantee)
+        sagemaker.role.grant_pass_role(engineer.grantee)
+        engineer.allow(
+            "ApproveModelPackages", ["sagemaker:UpdateModelPackage", *REGISTRY_READ_ACTIONS], self._registry_arns()
+        )
+        engineer.allow("DeployEndpoints", ENDPOINT_ACTIONS, self._deployment_arns())
+        engineer.allow("ManageMonitoring", MONITORING_ACTIONS, [self._sm("monitoring-schedule", f"{self._prefix}-*")])
+        engineer.allow(
+            "ManageAlarms",
+            [
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:EnableAlarmActions",
+                "cloudwatch:DisableAlarmActions",
+            ],
+            [
+                self.format_arn(
+                    service="cloudwatch",
+                    resource="alarm",
+                    resource_name=f"{self._prefix}-*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
+        )
+        engineer.allow("ReadPipelines", PIPELINE_READ_ACTIONS, [self._sm("pipeline", f"{self._prefix}-*")])
+        engineer.allow("ListAndSearch", [*LIST_ACTIONS, "cloudwatch:GetMetricData"], ["*"])
+
+        self.sagemaker_execution_role: iam.IRole = sagemaker.role
+        self.lambda_execution_role: iam.IRole = lambda_.role
+        self.data_scientist_role: iam.IRole = scientist.role
+        self.ml_engineer_role: iam.IRole = engineer.role
+        self.platform_roles = {
+            "SageMakerExecutionRole": sagemaker,
+            "LambdaExecutionRole": lambda_,
+            "DataScientistRole": scientist,
+            "MlEngineerRole": engineer,
+        }
+        self._suppress_scoped_wildcards()
+
+    # ARNs scoped to the stage's resource-name prefix
+    def _sm(self, resource: str, name: str) -> str:
+        return self.format_arn(service="sagemaker", resource=resource, resource_name=name)
+
+    def _log_groups(self, prefix: str) -> str:
+        return self.format_arn(
+            service="logs", resource="log-group", resource_name=f"{prefix}*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+
+    def _registry_arns(self) -> list[str]:
+        return [self._sm("model-package", f"{self._prefix}-*"), self._sm("model-package-group", f"{self._prefix}-*")]
+
+    def _deployment_arns(self) -> list[str]:
+        return [
+            *self._registry_arns(),
+            self._sm("model", f"{self._prefix}-*"),
+            self._sm("endpoint-config", f"{self._prefix}-*"),
+            self._sm("endpoint", f"{self._prefix}-*"),
+        ]
+
+    def _experiment_arns(self) -> list[str]:
+        # Trials and trial components are named by SageMaker (pipeline execution IDs), not by the platform.
+        return [
+            self._sm("experiment", f"{self._prefix}-*"),
+            self._sm("experiment-trial", "*"),
+            self._sm("experiment-trial-component", "*"),
+        ]
+
+    def _suppress_scoped_wildcards(self) -> None:
+        """One IAM5 suppression per role policy, limited to the wildcard shapes listed here.
+
+        Any other wildcard (an action like ``s3:*``, a resource outside the stage prefix) stays a finding.
+        """
+        arn = r"Resource::arn:[a-z-]+:{service}:[a-z0-9-]+:<AWS::AccountId>:"
+        prefix = re.escape(self._prefix)
+        stage_scoped = RegexAppliesTo(
+            regex=rf"/^{arn.format(service='(sagemaker|cloudwatch)')}[a-z-]+[/:]{prefix}-\*$/g"
+        )
+        named_by_sagemaker = RegexAppliesTo(
+            regex=rf"/^{arn.format(service='sagemaker')}"
+            r"((experiment-trial|experiment-trial-component)\/\*|(processing-job|training-job)\/pipelines-\*)$/g"
+        )
+        sagemaker_logs = RegexAppliesTo(regex=rf"/^{arn.format(service='logs')}log-group:\/aws\/sagemaker\/\*$/g")
+        lambda_logs = RegexAppliesTo(regex=rf"/^{arn.format(service='logs')}log-group:\/aws\/lambda\/{prefix}-\*$/g")
+        regional_ecr = RegexAppliesTo(regex=r"/^Resource::arn:[a-z-]+:ecr:[a-z0-9-]+:\*:repository\/\*$/g")
+        common: list[str | RegexAppliesTo] = [*CDK_GRANT_ACTION_WILDCARDS, BUCKET_OBJECTS, stage_scoped]
+        evidence: dict[str, tuple[str, list[str | RegexAppliesTo]]] = {
+            "SageMakerExecutionRole": (
+                "Object wildcards come from CDK grants on the stage's own buckets; SageMaker resources are scoped "
+                "to the stage prefix, or to the names SageMaker Pipelines gives its jobs ('pipelines-') and "
+                "trials; logs only to /aws/sagemaker/; SageMaker images live in AWS-owned ECR accounts of the "
+                "region; GetAuthorizationToken and PutMetricData (namespace-conditioned) have no resource scope.",
+                [*common, named_by_sagemaker, sagemaker_logs, regional_ecr, "Resource::*"],
+            ),
+            "LambdaExecutionRole": (
+                "Reads the stage's model artefacts (CDK grant, object wildcard) and deploys models and endpoints "
+                "named with the stage prefix; logs only to the stage's own function log groups.",
+                [*common, lambda_logs],
+            ),
+            "DataScientistRole": (
+                "Reads the stage's raw and processed buckets (CDK grants, object wildcard); runs pipelines and "
+                "experiments named with the stage prefix (trials are named by SageMaker); List/Search APIs have "
+                "no resource scope. Approving and deploying models is explicitly denied.",
+                [*common, named_by_sagemaker, "Resource::*"],
+            ),
+            "MlEngineerRole": (
+                "Reads model artefacts and features (CDK grants, object wildcard); approves model packages, "
+                "deploys endpoints, manages monitoring schedules and alarms named with the stage prefix; "
+                "List/Search and GetMetricData have no resource scope.",
+                [*common, "Resource::*"],
+            ),
+        }
+        for name, role in self.platform_roles.items():
+            reason, applies_to = evidence[name]
+            suppress(role.policy, IAM_WILDCARDS, reason, applies_to=applies_to)
+
+
+def _persona_principal(principals: tuple[str, ...]) -> iam.IPrincipal:
+    """Who may assume a persona role: the configured principals, or the account (IAM then decides)."""
+    if not principals:
+        return iam.AccountRootPrincipal()
+    return iam.CompositePrincipal(*(iam.ArnPrincipal(arn) for arn in principals))

@@ -1,0 +1,47 @@
+"""Physical names the platform fixes on purpose, derived from the stage settings.
+
+Most resources keep CloudFormation-generated names. Buckets, the key alias, the role path and the permissions
+boundary get predictable names because something must find them without a cross-stack reference: the replica
+region (replication destinations), the permissions boundary (it scopes S3 by name prefix) and the key policy (it
+trusts roles by IAM path).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Stack
+from constructs import Construct
+
+from stacks.settings import StageSettings
+
+
+def role_path(settings: StageSettings) -> str:
+    """IAM path of every role the stage creates; the key policy and boundary trust roles by this path."""
+    return f"/{settings.project}/{settings.instance}/"
+
+
+def bucket_name(scope: Construct, settings: StageSettings, purpose: str, *, region: str, replica: bool = False) -> str:
+    """``<project>-<stage>-<purpose>[-dr]-<account>-<region>``: globally unique and predictable."""
+    account = Stack.of(scope).account
+    suffix = "-dr" if replica else ""
+    return f"{settings.resource_prefix}-{purpose}{suffix}-{account}-{region}"
+
+
+def bucket_name_prefix(settings: StageSettings) -> str:
+    """Every bucket of the stage starts with this; the permissions boundary scopes S3 with it."""
+    return f"{settings.resource_prefix}-"
+
+
+def key_alias(settings: StageSettings, *, replica: bool = False) -> str:
+    return f"alias/{settings.resource_prefix}{'-dr' if replica else ''}"
+
+
+def key_alias_arn(settings: StageSettings, *, region: str, replica: bool = False) -> str:
+    return f"arn:{Aws.PARTITION}:kms:{region}:{Aws.ACCOUNT_ID}:{key_alias(settings, replica=replica)}"
+
+
+def permissions_boundary_name(settings: StageSettings) -> str:
+    return f"{settings.resource_prefix}-permissions-boundary"
+
+
+def permissions_boundary_arn(settings: StageSettings) -> str:
+    return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:policy{role_path(settings)}{permissions_boundary_name(settings)}"

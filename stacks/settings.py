@@ -1,0 +1,171 @@
+"""Typed, validated stage configuration.
+
+``app.py`` reads ``config/<stage>.yaml`` and validates it here; every stack and construct below receives the
+resulting frozen objects as props and never reads files or the environment itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+
+STAGES = ("dev", "staging", "prod", "sandbox")
+AWS_REGION_PATTERN = r"^(us|eu|ap|ca|sa|me|af|il|mx)-(gov-)?[a-z]+-\d$"
+# An IAM principal that may assume a persona role: an account root or a role/user ARN (paths allowed).
+PRINCIPAL_ARN_PATTERN = r"^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(root|role/[A-Za-z0-9+=,.@_/-]+|user/[A-Za-z0-9+=,.@_/-]+)$"
+EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
+# Longest suffix a replica bucket name gets: "-artifacts-dr-" + 12-digit account + "-" + longest region name.
+_REPLICA_BUCKET_SUFFIX_LEN = len("-artifacts-dr-") + 12 + 1 + len("ap-southeast-5")
+
+Region = Annotated[str, StringConstraints(pattern=AWS_REGION_PATTERN)]
+Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=254)]
+PrincipalArn = Annotated[str, StringConstraints(pattern=PRINCIPAL_ARN_PATTERN)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BudgetSettings(_Frozen):
+    """Monthly cost budget of a stage and who hears about it."""
+
+    limit_usd: float = Field(gt=0, le=1_000_000, description="Monthly cost budget in USD")
+    alert_emails: tuple[Email, ...] = Field(default=(), max_length=10)
+    actual_thresholds_percent: tuple[float, ...] = (50.0, 80.0, 100.0)
+    forecast_thresholds_percent: tuple[float, ...] = (100.0,)
+    filter_by_stage_tag: bool = Field(
+        default=False,
+        description="Count only costs tagged with this stage (needs the cost-allocation tags activated in Billing); "
+        "otherwise the budget covers the whole account, the usual one-account-per-stage layout.",
+    )
+
+    @field_validator("actual_thresholds_percent", "forecast_thresholds_percent")
+    @classmethod
+    def _thresholds(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not 0 < v <= 1000 for v in value):
+            raise ValueError("each threshold must be a percentage in (0, 1000]")
+        if len(set(value)) != len(value):
+            raise ValueError("thresholds must be unique")
+        return tuple(sorted(value))
+
+
+class LifecycleSettings(_Frozen):
+    """Storage-class transitions and version expiry applied to every data bucket."""
+
+    infrequent_access_after_days: int = Field(default=30, ge=30, description="S3 requires at least 30 days")
+    glacier_after_days: int | None = Field(default=180, ge=60)
+    noncurrent_version_expiration_days: int = Field(default=90, ge=1, le=3650)
+    abort_incomplete_multipart_upload_days: int = Field(default=7, ge=1, le=365)
+    access_log_retention_days: int = Field(default=365, ge=1, le=3650)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LifecycleSettings:
+        if self.glacier_after_days is not None and self.glacier_after_days < self.infrequent_access_after_days + 30:
+            raise ValueError(
+                "glacier_after_days must be at least infrequent_access_after_days + 30 "
+                f"(got {self.glacier_after_days} < {self.infrequent_access_after_days} + 30)"
+            )
+        return self
+
+
+class PersonaSettings(_Frozen):
+    """Principals allowed to assume the persona roles; empty means principals of the deploying account."""
+
+    data_scientist_principals: tuple[PrincipalArn, ...] = ()
+    ml_engineer_principals: tuple[PrincipalArn, ...] = ()
+    max_session_hours: int = Field(default=4, ge=1, le=12)
+
+
+class ReplicationSettings(_Frozen):
+    """Cross-region replication of every stateful bucket to a replica data foundation in ``region``."""
+
+    region: Region
+
+
+class StageSettings(_Frozen):
+    """Everything that differs between dev, staging, prod and a personal sandbox."""
+
+    stage: Literal["dev", "staging", "prod", "sandbox"]
+    project: str = Field(default="mlops", pattern=r"^[a-z][a-z0-9]{1,11}$")
+    owner: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+    account: str | None = Field(default=None, pattern=r"^\d{12}$", description="Optional for synth")
+    region: Region
+    removal_policy: Literal["retain", "destroy"] = "retain"
+    tags: Mapping[str, str] = Field(default_factory=dict)
+    budget: BudgetSettings
+    lifecycle: LifecycleSettings = LifecycleSettings()
+    personas: PersonaSettings = PersonaSettings()
+    replication: ReplicationSettings | None = None
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: Mapping[str, str]) -> dict[str, str]:
+        for key, tag_value in value.items():
+            if key.lower().startswith("aws:"):
+                raise ValueError(f"tag key {key!r}: the 'aws:' prefix is reserved by AWS")
+            if not re.fullmatch(r"[\w.:/=+@ -]{1,128}", key):
+                raise ValueError(f"tag key {key!r}: 1-128 letters, digits, spaces or _.:/=+-@")
+            if not re.fullmatch(r"[\w.:/=+@ -]{0,256}", str(tag_value)):
+                raise ValueError(f"tag {key!r} value {tag_value!r}: up to 256 letters, digits, spaces or _.:/=+-@")
+        return dict(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StageSettings:
+        if self.removal_policy == "destroy" and self.stage != "sandbox":
+            raise ValueError(
+                "removal_policy 'destroy' is only allowed for the sandbox stage; stateful data is retained"
+            )
+        if self.replication is not None and self.replication.region == self.region:
+            raise ValueError(f"replication.region must differ from region ({self.region}) to survive a regional outage")
+        if len(self.resource_prefix) + _REPLICA_BUCKET_SUFFIX_LEN > 63:
+            raise ValueError(f"project + stage name {self.resource_prefix!r} is too long for S3 bucket names")
+        return self
+
+    @property
+    def instance(self) -> str:
+        """The stage's name in physical names: the stage, or ``sbx-<owner>`` so that sandboxes never collide."""
+        if self.stage != "sandbox":
+            return self.stage
+        return "sbx-" + re.sub(r"[^a-z0-9]+", "-", self.owner.lower()).strip("-")[:16].strip("-")
+
+    @property
+    def construct_id(self) -> str:
+        """ID of the stage in the app, e.g. ``Dev`` or ``Sandbox-alice``; stack names start with it."""
+        if self.stage != "sandbox":
+            return self.stage.capitalize()
+        return "Sandbox-" + self.instance.removeprefix("sbx-")
+
+    @property
+    def resource_prefix(self) -> str:
+        """Prefix of every physical name the stage creates, e.g. ``mlops-dev`` or ``mlops-sbx-alice``."""
+        return f"{self.project}-{self.instance}"
+
+    @property
+    def retain(self) -> bool:
+        return self.removal_policy == "retain"
+
+    @property
+    def cost_tags(self) -> dict[str, str]:
+        """Cost-allocation tags put on every resource of the stage (config tags cannot override them)."""
+        return {**self.tags, "project": self.project, "stage": self.stage, "owner": self.owner}
+
+
+class ConfigError(ValueError):
+    """A config file is invalid; the message names the file, each field path and the reason."""
+
+
+def parse_stage_settings(raw: Any, *, source: str) -> StageSettings:
+    """Validate an already-loaded YAML document; raise ConfigError naming ``source`` and every bad field."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: expected a mapping of settings at the top level, got {type(raw).__name__}")
+    try:
+        return StageSettings.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{source}: {exc.error_count()} invalid setting(s)"]
+        for error in exc.errors():
+            path = ".".join(str(part) for part in error["loc"]) or "(top level)"
+            lines.append(f"  - {path}: {error['msg']}")
+        raise ConfigError("\n".join(lines)) from None

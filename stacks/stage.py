@@ -1,0 +1,82 @@
+"""One deployable stage (dev, staging, prod, a sandbox): the same stacks, different settings."""
+
+from __future__ import annotations
+
+from aws_cdk import Environment, Stage, Tags
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from stacks.budgets import BudgetStack
+from stacks.data_foundation import DataFoundationStack, DataReplicaStack
+from stacks.guardrails import GuardrailsStack
+from stacks.identity import IdentityStack
+from stacks.nag import apply_nag_packs
+from stacks.settings import StageSettings
+
+
+class MlopsStage(Stage):
+    """Creates the stage's stacks, in deployment order:
+
+    ``Guardrails`` (permissions boundary) -> ``DataReplica`` (replica region, if the stage replicates) ->
+    ``DataFoundation`` (key, buckets) -> ``Identity`` (roles) and ``Budgets``.
+
+    Every role of the stage carries the permissions boundary, every resource the cost tags, and the three cdk-nag
+    packs check everything inside the stage (Aspects do not cross stage boundaries, so they are added here).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: StageSettings) -> None:
+        super().__init__(scope, construct_id)
+        env = Environment(account=settings.account, region=settings.region)
+        self.settings = settings
+
+        self.guardrails = GuardrailsStack(
+            self,
+            "Guardrails",
+            settings=settings,
+            env=env,
+            description=f"{settings.resource_prefix}: permissions boundary of every platform role",
+        )
+        self.replica: DataReplicaStack | None = None
+        if settings.replication is not None:
+            self.replica = DataReplicaStack(
+                self,
+                "DataReplica",
+                settings=settings,
+                env=Environment(account=settings.account, region=settings.replication.region),
+                description=f"{settings.resource_prefix}: disaster-recovery replica of the data foundation",
+                termination_protection=settings.retain,
+            )
+        self.data = DataFoundationStack(
+            self,
+            "DataFoundation",
+            settings=settings,
+            env=env,
+            description=f"{settings.resource_prefix}: KMS key, data buckets, access logs (stateful)",
+            termination_protection=settings.retain,
+        )
+        self.identity = IdentityStack(
+            self,
+            "Identity",
+            settings=settings,
+            data=self.data,
+            env=env,
+            description=f"{settings.resource_prefix}: execution and persona roles",
+        )
+        self.budgets = BudgetStack(
+            self,
+            "Budgets",
+            settings=settings,
+            platform_key=self.data.platform_key,
+            env=env,
+            description=f"{settings.resource_prefix}: monthly cost budget and alerts",
+        )
+
+        if self.replica is not None:
+            # Replication rules name their destinations (no cross-region reference), so order is explicit.
+            self.data.add_stack_dependency(self.replica, "replication destinations must exist first")
+        for stack in (self.data, self.identity, self.budgets):
+            iam.PermissionsBoundary.of(stack).apply(self.guardrails.permissions_boundary)
+
+        for key, value in sorted(settings.cost_tags.items()):
+            Tags.of(self).add(key, value)
+        apply_nag_packs(self)

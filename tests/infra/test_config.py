@@ -1,0 +1,170 @@
+"""Configuration: invalid files are rejected before synth with the field path and reason; valid ones synthesize."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import app as cdk_app
+from stacks.nag import nag_errors
+from stacks.settings import ConfigError, parse_stage_settings
+from stacks.stage import MlopsStage
+
+ROOT = Path(__file__).resolve().parents[2]
+VALID = yaml.safe_load((ROOT / "config" / "dev.yaml").read_text())
+
+# (path to set, an invalid value, a fragment the error must contain)
+INVALID_CASES = [
+    (("budget", "limit_usd"), 0, "budget.limit_usd"),
+    (("budget", "limit_usd"), -5, "budget.limit_usd"),
+    (("budget", "limit_usd"), "ten", "budget.limit_usd"),
+    (("budget", "alert_emails"), ["not-an-email"], "budget.alert_emails.0"),
+    (("budget", "actual_thresholds_percent"), [50, 50], "budget.actual_thresholds_percent"),
+    (("region",), "moon-base-1", "region"),
+    (("account",), "12345", "account"),
+    (("stage",), "qa", "stage"),
+    (("project",), "Has Spaces", "project"),
+    (("removal_policy",), "destroy", "removal_policy 'destroy' is only allowed for the sandbox"),
+    (("removal_policy",), "sometimes", "removal_policy"),
+    (("lifecycle", "infrequent_access_after_days"), 10, "lifecycle.infrequent_access_after_days"),
+    (("lifecycle", "glacier_after_days"), 40, "lifecycle"),
+    (("lifecycle", "noncurrent_version_expiration_days"), 0, "lifecycle.noncurrent_version_expiration_days"),
+    (("personas", "data_scientist_principals"), ["bob"], "personas.data_scientist_principals.0"),
+    (("replication", "region"), "us-east-1", "replication.region must differ"),
+    (("tags",), {"aws:reserved": "x"}, "tags"),
+    (("unknown_setting",), True, "unknown_setting"),
+    (("budget", "limit_dollars"), 10, "budget.limit_dollars"),
+]
+
+
+def _with(path: tuple[str, ...], value: object) -> dict:
+    raw = copy.deepcopy(VALID)
+    node = raw
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = value
+    return raw
+
+
+@pytest.mark.parametrize(("path", "value", "fragment"), INVALID_CASES)
+def test_invalid_setting_is_named_in_the_error(path, value, fragment):
+    with pytest.raises(ConfigError) as error:
+        parse_stage_settings(_with(path, value), source="config/dev.yaml")
+    message = str(error.value)
+    assert message.startswith("config/dev.yaml:")
+    assert fragment in message
+
+
+def test_a_required_setting_missing_is_named():
+    raw = copy.deepcopy(VALID)
+    del raw["budget"]
+    with pytest.raises(ConfigError, match=r"budget: Field required"):
+        parse_stage_settings(raw, source="x.yaml")
+
+
+@pytest.mark.parametrize("document", [None, [], "dev", 3])
+def test_a_document_that_is_not_a_mapping_is_rejected(document):
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        parse_stage_settings(document, source="x.yaml")
+
+
+@given(
+    path=st.sampled_from([p for p, _, _ in INVALID_CASES]),
+    junk=st.one_of(
+        st.none(), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
+    ),
+)
+@settings(max_examples=60, deadline=None)
+def test_any_wrongly_typed_value_is_rejected_with_its_path(path, junk):
+    raw = _with(path, junk)
+    try:
+        parse_stage_settings(raw, source="config/dev.yaml")
+    except ConfigError as error:
+        assert ".".join(path[:1]) in str(error)
+    else:
+        # a few junk values are legitimately valid (e.g. no tags, no alert e-mails, no glacier tier)
+        assert junk in (None, [], {}) or path in {("tags",)}
+
+
+regions = st.sampled_from(["us-east-1", "us-east-2", "eu-west-1", "eu-central-1", "ap-southeast-2"])
+
+
+@st.composite
+def valid_settings(draw):
+    region = draw(regions)
+    replica = draw(st.one_of(st.none(), regions.filter(lambda r: r != region)))
+    ia = draw(st.integers(30, 120))
+    raw = {
+        "stage": draw(st.sampled_from(["dev", "staging", "prod"])),
+        "project": draw(st.from_regex(r"[a-z][a-z0-9]{1,7}", fullmatch=True)),
+        "owner": draw(st.from_regex(r"[a-z][a-z0-9-]{0,10}", fullmatch=True)),
+        "region": region,
+        "budget": {
+            "limit_usd": draw(st.floats(1, 10_000, allow_nan=False)),
+            "alert_emails": draw(st.lists(st.from_regex(r"[a-z]{1,8}@example\.com", fullmatch=True), max_size=3)),
+        },
+        "lifecycle": {
+            "infrequent_access_after_days": ia,
+            "glacier_after_days": draw(st.one_of(st.none(), st.integers(ia + 30, 400))),
+            "noncurrent_version_expiration_days": draw(st.integers(1, 400)),
+        },
+        "tags": draw(
+            st.dictionaries(
+                st.from_regex(r"[a-z][a-z-]{0,8}", fullmatch=True),
+                st.from_regex(r"[a-z0-9]{0,8}", fullmatch=True),
+                max_size=3,
+            )
+        ),
+    }
+    if replica:
+        raw["replication"] = {"region": replica}
+    return raw
+
+
+@given(raw=valid_settings())
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_valid_settings_synthesize_with_zero_findings(raw):
+    stage_settings = parse_stage_settings(raw, source="generated")
+    app = cdk_app.new_app()
+    MlopsStage(app, stage_settings.construct_id, settings=stage_settings)
+    assert nag_errors(app.synth()) == []
+
+
+def _run_app(tmp_path: Path, context: dict) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path / "out")}
+    return subprocess.run([sys.executable, str(ROOT / "app.py")], capture_output=True, text=True, env=env, check=False)
+
+
+def test_app_exits_2_with_path_and_reason_and_no_traceback(tmp_path):
+    (tmp_path / "dev.yaml").write_text(yaml.safe_dump(_with(("budget", "limit_usd"), -1)))
+    result = _run_app(tmp_path, {"config_dir": str(tmp_path), "stages": "dev"})
+    assert result.returncode == 2
+    assert "budget.limit_usd" in result.stderr and "greater than 0" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("assembly-*"))
+
+
+def test_app_rejects_broken_yaml_and_unknown_stages(tmp_path):
+    (tmp_path / "dev.yaml").write_text("stage: dev\nbudget: [unclosed\n")
+    broken = _run_app(tmp_path, {"config_dir": str(tmp_path), "stages": "dev"})
+    assert broken.returncode == 2 and "not valid YAML" in broken.stderr and "Traceback" not in broken.stderr
+    unknown = _run_app(tmp_path, {"config_dir": str(tmp_path), "stages": "qa"})
+    assert unknown.returncode == 2 and "unknown stage(s) qa" in unknown.stderr
+
+
+def test_sandbox_owner_gives_its_own_names():
+    alice = cdk_app.load_stage_settings("sandbox", overrides={"owner": "Alice.Smith"})
+    assert alice.construct_id == "Sandbox-alice-smith"
+    assert alice.resource_prefix == "mlops-sbx-alice-smith"
+    assert alice.removal_policy == "destroy"
+    with pytest.raises(ConfigError):
+        cdk_app.load_stage_settings("sandbox", overrides={"owner": "no spaces allowed"})
