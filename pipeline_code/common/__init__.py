@@ -1,0 +1,1 @@
+"""Shared by every step: the container contract, data contracts, I/O helpers."""

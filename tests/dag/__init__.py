@@ -1,0 +1,1 @@
+"""Tests of the spec-driven DAG layer and the local executor."""

@@ -1,0 +1,28 @@
+"""The adherence model's definition assembles into the expected plan (nothing runs)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline_code.dag import ExternalInputRef, StepOutputRef, assemble
+
+
+def test_adherence_plan_order_and_wiring() -> None:
+    specs = pytest.importorskip("pipeline_code.adherence.specs")
+    plan = assemble(specs.DEFINITION)
+    assert plan.order == (
+        "AdherenceValidate",
+        "AdherenceFeatures",
+        "AdherenceSplit",
+        "AdherenceTrain",
+        "AdherenceEvaluate",
+        "AdherencePredict",
+    )
+    assert plan.step("AdherenceValidate").inputs == {"raw_data": ExternalInputRef("raw_data")}
+    assert plan.step("AdherenceTrain").inputs == {
+        "train": StepOutputRef("AdherenceSplit", "train"),
+        "validation": StepOutputRef("AdherenceSplit", "validation"),
+    }
+    for sink in ("AdherenceEvaluate", "AdherencePredict"):
+        assert plan.step(sink).inputs["model"] == StepOutputRef("AdherenceTrain", "model")
+        assert plan.step(sink).inputs["test"] == StepOutputRef("AdherenceSplit", "test")
