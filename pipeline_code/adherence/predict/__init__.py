@@ -1,0 +1,1 @@
+"""The adherence predict step: pure functions beside a thin ``main.run(ctx)``."""

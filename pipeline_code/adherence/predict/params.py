@@ -1,0 +1,5 @@
+"""Default parameters of the predict step."""
+
+DEFAULTS = {
+    "top_factors": 5,
+}

@@ -1,0 +1,239 @@
+"""Step specifications and the pipeline definition of the adherence model.
+
+Steps name no other step: each declares what it needs (logical name, artefact type, compatible sources, keywords)
+and what it produces; the DAG resolver wires them. Dependency logical names equal the logical names of the outputs
+that satisfy them, so any resolver that prefers exact names finds one answer.
+
+::
+
+    raw_data ─► AdherenceValidate ─validated─► AdherenceFeatures ─features─► AdherenceSplit
+                   └─ validation_report                                       ├─ splits
+                                  train, validation ◄──────────────────────────┤
+                 AdherenceTrain ◄─┘                       validation, test ◄───┘
+                      └─ model ─► AdherenceEvaluate (validation, test) ─► evaluation
+                              └─► AdherencePredict  (test)             ─► predictions
+"""
+
+from __future__ import annotations
+
+from pipeline_code.adherence.evaluate.params import DEFAULTS as EVALUATE_DEFAULTS
+from pipeline_code.adherence.features.params import DEFAULTS as FEATURES_DEFAULTS
+from pipeline_code.adherence.predict.params import DEFAULTS as PREDICT_DEFAULTS
+from pipeline_code.adherence.split.params import DEFAULTS as SPLIT_DEFAULTS
+from pipeline_code.adherence.train.params import DEFAULTS as TRAIN_DEFAULTS
+from pipeline_code.adherence.validate.params import DEFAULTS as VALIDATE_DEFAULTS
+from pipeline_code.dag.spec import (
+    TRAINING_MODEL_PATH,
+    DependencySpec,
+    DependencyType,
+    JobType,
+    NodeType,
+    OutputSpec,
+    PipelineDefinition,
+    PublishedArtifact,
+    StepSpecification,
+    processing_output_path,
+)
+
+VALIDATE = "AdherenceValidate"
+FEATURES = "AdherenceFeatures"
+SPLIT = "AdherenceSplit"
+TRAIN = "AdherenceTrain"
+EVALUATE = "AdherenceEvaluate"
+PREDICT = "AdherencePredict"
+
+_PACKAGE = "pipeline_code.adherence"
+
+
+def _processing_output(name: str, output_type: DependencyType, description: str) -> OutputSpec:
+    return OutputSpec(name, output_type, processing_output_path(name), description=description)
+
+
+def _split_input(name: str, dependency_type: DependencyType, description: str) -> DependencySpec:
+    return DependencySpec(
+        name,
+        dependency_type,
+        compatible_sources=(SPLIT,),
+        semantic_keywords=(name, "split", "features"),
+        description=description,
+    )
+
+
+def _model_input() -> DependencySpec:
+    return DependencySpec(
+        "model",
+        DependencyType.MODEL_ARTIFACTS,
+        compatible_sources=(TRAIN,),
+        semantic_keywords=("model", "lightgbm", "artifacts"),
+        description="Self-contained model folder (model.txt, model_meta.json with the operating threshold)",
+    )
+
+
+VALIDATE_SPEC = StepSpecification(
+    step_type=VALIDATE,
+    node_type=NodeType.SOURCE,
+    job_type=JobType.PROCESSING,
+    entry_point=f"{_PACKAGE}.validate.main",
+    dependencies=(
+        DependencySpec(
+            "raw_data",
+            DependencyType.RAW_DATA,
+            semantic_keywords=("raw", "encounters", "csv"),
+            description="Folder (or file) with exactly one .csv / .csv.gz of raw encounters, 50 contract columns",
+        ),
+    ),
+    outputs=(
+        _processing_output("validated", DependencyType.PROCESSING_OUTPUT, "validated.csv: rows that meet the contract"),
+        _processing_output(
+            "validation_report",
+            DependencyType.EVALUATION_REPORT,
+            "rejects.csv (rejected rows + reject_reason) and validation_report.json (counts that reconcile)",
+        ),
+    ),
+    parameters=VALIDATE_DEFAULTS,
+    description="Check raw encounters against the data contract; every row is accepted or rejected with a reason.",
+)
+
+FEATURES_SPEC = StepSpecification(
+    step_type=FEATURES,
+    node_type=NodeType.INTERNAL,
+    job_type=JobType.PROCESSING,
+    entry_point=f"{_PACKAGE}.features.main",
+    dependencies=(
+        DependencySpec(
+            "validated",
+            DependencyType.PROCESSING_OUTPUT,
+            compatible_sources=(VALIDATE,),
+            semantic_keywords=("validated", "clean", "contract"),
+            description="validated.csv from the validate step",
+        ),
+    ),
+    outputs=(
+        _processing_output(
+            "features",
+            DependencyType.PROCESSING_OUTPUT,
+            "features.csv (ids, label, features), feature_schema.json, feature_summary.json",
+        ),
+    ),
+    parameters=FEATURES_DEFAULTS,
+    description="Demographics, utilisation, ICD-9 chapters, admission/discharge groups, brand features, history.",
+)
+
+SPLIT_SPEC = StepSpecification(
+    step_type=SPLIT,
+    node_type=NodeType.INTERNAL,
+    job_type=JobType.PROCESSING,
+    entry_point=f"{_PACKAGE}.split.main",
+    dependencies=(
+        DependencySpec(
+            "features",
+            DependencyType.PROCESSING_OUTPUT,
+            compatible_sources=(FEATURES,),
+            semantic_keywords=("features", "feature table"),
+            description="features.csv from the features step",
+        ),
+    ),
+    outputs=(
+        _processing_output("train", DependencyType.TRAINING_DATA, "train.csv: training feature set"),
+        _processing_output("validation", DependencyType.TRAINING_DATA, "validation.csv: early stopping, threshold"),
+        _processing_output("test", DependencyType.TRAINING_DATA, "test.csv: held-out feature set"),
+        _processing_output(
+            "splits",
+            DependencyType.PROCESSING_OUTPUT,
+            "splits.csv (encounter_id,patient_nbr,split), split_summary.json",
+        ),
+    ),
+    parameters=SPLIT_DEFAULTS,
+    description="Patient-grouped, stratified 70/15/15 split with a fixed seed.",
+)
+
+TRAIN_SPEC = StepSpecification(
+    step_type=TRAIN,
+    node_type=NodeType.INTERNAL,
+    job_type=JobType.TRAINING,
+    entry_point=f"{_PACKAGE}.train.main",
+    dependencies=(
+        _split_input("train", DependencyType.TRAINING_DATA, "Training channel"),
+        _split_input("validation", DependencyType.TRAINING_DATA, "Validation channel (early stopping, threshold)"),
+    ),
+    outputs=(
+        OutputSpec(
+            "model",
+            DependencyType.MODEL_ARTIFACTS,
+            TRAINING_MODEL_PATH,
+            aliases=("model_artifacts",),
+            description="model.txt, model_meta.json (features, categorical, threshold), feature_schema.json",
+        ),
+    ),
+    parameters=TRAIN_DEFAULTS,
+    description="LightGBM with early stopping on validation; threshold = highest reaching the recall target.",
+)
+
+EVALUATE_SPEC = StepSpecification(
+    step_type=EVALUATE,
+    node_type=NodeType.SINK,
+    job_type=JobType.PROCESSING,
+    entry_point=f"{_PACKAGE}.evaluate.main",
+    dependencies=(
+        _model_input(),
+        _split_input("validation", DependencyType.TRAINING_DATA, "Validation feature set"),
+        _split_input("test", DependencyType.TRAINING_DATA, "Test feature set"),
+    ),
+    outputs=(
+        _processing_output(
+            "evaluation",
+            DependencyType.EVALUATION_REPORT,
+            "metrics.json, quality_gate.json, roc_curve.png, pr_curve.png, calibration.png",
+        ),
+    ),
+    parameters=EVALUATE_DEFAULTS,
+    description="ROC-AUC, PR-AUC, precision/recall/F1 at the threshold, ECE, Brier, plots, quality gate.",
+)
+
+PREDICT_SPEC = StepSpecification(
+    step_type=PREDICT,
+    node_type=NodeType.SINK,
+    job_type=JobType.PROCESSING,
+    entry_point=f"{_PACKAGE}.predict.main",
+    dependencies=(
+        _model_input(),
+        _split_input("test", DependencyType.TRAINING_DATA, "Test feature set"),
+    ),
+    outputs=(
+        _processing_output(
+            "predictions",
+            DependencyType.PREDICTIONS,
+            "test_predictions.csv and test_predictions.jsonl (risk factors, per-brand predictions)",
+        ),
+    ),
+    parameters=PREDICT_DEFAULTS,
+    description="Probability, confidence, top-5 SHAP risk factors and per-brand predictions for the test split.",
+)
+
+SPECS = (VALIDATE_SPEC, FEATURES_SPEC, SPLIT_SPEC, TRAIN_SPEC, EVALUATE_SPEC, PREDICT_SPEC)
+
+PUBLISH = {
+    "metrics.json": PublishedArtifact(EVALUATE, "evaluation", "metrics.json"),
+    "quality_gate.json": PublishedArtifact(EVALUATE, "evaluation", "quality_gate.json"),
+    "roc_curve.png": PublishedArtifact(EVALUATE, "evaluation", "roc_curve.png"),
+    "pr_curve.png": PublishedArtifact(EVALUATE, "evaluation", "pr_curve.png"),
+    "calibration.png": PublishedArtifact(EVALUATE, "evaluation", "calibration.png"),
+    "splits.csv": PublishedArtifact(SPLIT, "splits", "splits.csv"),
+    "test_predictions.csv": PublishedArtifact(PREDICT, "predictions", "test_predictions.csv"),
+    "test_predictions.jsonl": PublishedArtifact(PREDICT, "predictions", "test_predictions.jsonl"),
+    "model": PublishedArtifact(TRAIN, "model"),
+    "rejects.csv": PublishedArtifact(VALIDATE, "validation_report", "rejects.csv"),
+    "validation_report.json": PublishedArtifact(VALIDATE, "validation_report", "validation_report.json"),
+}
+
+BATCH_PREDICT = f"{_PACKAGE}.predict.main:predict_file"
+"""``module:function`` of the batch predictor (``fn(model_dir, input_path, output_path) -> dict``)."""
+
+DEFINITION = PipelineDefinition(
+    name="adherence",
+    specs=SPECS,
+    external_inputs=("raw_data",),
+    publish=PUBLISH,
+    batch_predict=BATCH_PREDICT,
+    description="30-day readmission risk of diabetic inpatient encounters (UCI Diabetes 130-US hospitals).",
+)
