@@ -13,133 +13,10 @@ from aws_cdk import Aws, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from stacks import iam_actions as actions
 from stacks import naming
 from stacks.nag import IAM_WILDCARDS, suppress
 from stacks.settings import StageSettings
-
-S3_DATA_ACTIONS = (
-    "s3:AbortMultipartUpload",
-    "s3:DeleteObject",
-    "s3:DeleteObjectTagging",
-    "s3:DeleteObjectVersion",
-    "s3:DeleteObjectVersionTagging",
-    "s3:GetBucketLocation",
-    "s3:GetBucketVersioning",
-    "s3:GetObject",
-    "s3:GetObjectAttributes",
-    "s3:GetObjectTagging",
-    "s3:GetObjectVersion",
-    "s3:GetObjectVersionAttributes",
-    "s3:GetObjectVersionTagging",
-    "s3:ListBucket",
-    "s3:ListBucketMultipartUploads",
-    "s3:ListBucketVersions",
-    "s3:ListMultipartUploadParts",
-    "s3:PutObject",
-    "s3:PutObjectTagging",
-    "s3:PutObjectVersionTagging",
-)
-S3_REPLICATION_ACTIONS = (
-    "s3:GetObjectLegalHold",
-    "s3:GetObjectRetention",
-    "s3:GetObjectVersionAcl",
-    "s3:GetObjectVersionForReplication",
-    "s3:GetReplicationConfiguration",
-    "s3:ReplicateDelete",
-    "s3:ReplicateObject",
-    "s3:ReplicateTags",
-)
-KMS_USAGE_ACTIONS = (
-    "kms:Decrypt",
-    "kms:DescribeKey",
-    "kms:Encrypt",
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-)
-SAGEMAKER_ACTIONS = (
-    # pipelines and the jobs they start
-    "sagemaker:AddTags",
-    "sagemaker:CreateProcessingJob",
-    "sagemaker:CreateTrainingJob",
-    "sagemaker:DescribePipeline",
-    "sagemaker:DescribePipelineDefinitionForExecution",
-    "sagemaker:DescribePipelineExecution",
-    "sagemaker:DescribeProcessingJob",
-    "sagemaker:DescribeTrainingJob",
-    "sagemaker:ListPipelineExecutionSteps",
-    "sagemaker:ListPipelineExecutions",
-    "sagemaker:ListPipelineParametersForExecution",
-    "sagemaker:RetryPipelineExecution",
-    "sagemaker:StartPipelineExecution",
-    "sagemaker:StopPipelineExecution",
-    "sagemaker:StopProcessingJob",
-    "sagemaker:StopTrainingJob",
-    # experiments
-    "sagemaker:AssociateTrialComponent",
-    "sagemaker:CreateExperiment",
-    "sagemaker:CreateTrial",
-    "sagemaker:CreateTrialComponent",
-    "sagemaker:DescribeExperiment",
-    "sagemaker:DescribeTrial",
-    "sagemaker:DescribeTrialComponent",
-    "sagemaker:UpdateTrialComponent",
-    # registry and approval
-    "sagemaker:CreateModelPackage",
-    "sagemaker:DescribeModelPackage",
-    "sagemaker:DescribeModelPackageGroup",
-    "sagemaker:ListModelPackages",
-    "sagemaker:UpdateModelPackage",
-    # deployment and monitoring
-    "sagemaker:CreateEndpoint",
-    "sagemaker:CreateEndpointConfig",
-    "sagemaker:CreateModel",
-    "sagemaker:CreateMonitoringSchedule",
-    "sagemaker:DeleteEndpoint",
-    "sagemaker:DeleteEndpointConfig",
-    "sagemaker:DeleteModel",
-    "sagemaker:DeleteMonitoringSchedule",
-    "sagemaker:DescribeEndpoint",
-    "sagemaker:DescribeEndpointConfig",
-    "sagemaker:DescribeModel",
-    "sagemaker:DescribeMonitoringSchedule",
-    "sagemaker:InvokeEndpoint",
-    "sagemaker:ListMonitoringExecutions",
-    "sagemaker:StartMonitoringSchedule",
-    "sagemaker:StopMonitoringSchedule",
-    "sagemaker:UpdateEndpoint",
-    "sagemaker:UpdateMonitoringSchedule",
-    # feature store runtime
-    "sagemaker:DescribeFeatureGroup",
-    "sagemaker:GetRecord",
-    "sagemaker:PutRecord",
-)
-# Actions AWS does not scope to a resource: listing, search, metrics and the ECR login token.
-UNSCOPED_ACTIONS = (
-    "cloudwatch:GetMetricData",
-    "cloudwatch:ListMetrics",
-    "cloudwatch:PutMetricData",
-    "ecr:GetAuthorizationToken",
-    "sagemaker:ListExperiments",
-    "sagemaker:ListModelPackageGroups",
-    "sagemaker:ListPipelines",
-    "sagemaker:ListTrialComponents",
-    "sagemaker:ListTrials",
-    "sagemaker:Search",
-)
-OBSERVABILITY_ACTIONS = (
-    "cloudwatch:DescribeAlarms",
-    "cloudwatch:DisableAlarmActions",
-    "cloudwatch:EnableAlarmActions",
-    "cloudwatch:PutMetricAlarm",
-    "logs:CreateLogGroup",
-    "logs:CreateLogStream",
-    "logs:DescribeLogStreams",
-    "logs:GetLogEvents",
-    "logs:PutLogEvents",
-)
-ECR_PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 
 
 class GuardrailsStack(Stack):
@@ -160,22 +37,22 @@ class GuardrailsStack(Stack):
             statements=[
                 iam.PolicyStatement(
                     sid="PlatformBucketsOnly",
-                    actions=[*S3_DATA_ACTIONS, *S3_REPLICATION_ACTIONS],
+                    actions=actions.union(actions.S3_DATA, actions.S3_REPLICATION),
                     resources=[f"arn:{partition}:s3:::{bucket_prefix}*", f"arn:{partition}:s3:::{bucket_prefix}*/*"],
                 ),
                 iam.PolicyStatement(
                     sid="AccountKeysOnly",  # which key is decided by the key policies (platform role path only)
-                    actions=list(KMS_USAGE_ACTIONS),
+                    actions=actions.union(actions.KMS_USAGE),
                     resources=[f"arn:{partition}:kms:*:{account}:key/*"],
                 ),
                 iam.PolicyStatement(
                     sid="SageMakerInThisAccountAndRegion",
-                    actions=list(SAGEMAKER_ACTIONS),
+                    actions=actions.union(*actions.SAGEMAKER_SCOPED),
                     resources=[f"arn:{partition}:sagemaker:{region}:{account}:*"],
                 ),
                 iam.PolicyStatement(
                     sid="LogsAndAlarmsInThisAccountAndRegion",
-                    actions=list(OBSERVABILITY_ACTIONS),
+                    actions=actions.union(actions.LOG_WRITE, actions.ALARMS),
                     resources=[
                         f"arn:{partition}:logs:{region}:{account}:log-group:*",
                         f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*",
@@ -183,10 +60,14 @@ class GuardrailsStack(Stack):
                 ),
                 iam.PolicyStatement(
                     sid="PullContainerImages",
-                    actions=list(ECR_PULL_ACTIONS),
+                    actions=actions.union(actions.ECR_PULL),
                     resources=[f"arn:{partition}:ecr:{region}:*:repository/*"],
                 ),
-                iam.PolicyStatement(sid="ActionsWithoutResourceScope", actions=list(UNSCOPED_ACTIONS), resources=["*"]),
+                iam.PolicyStatement(
+                    sid="ActionsWithoutResourceScope",
+                    actions=actions.union(actions.LIST_AND_SEARCH, actions.METRICS_UNSCOPED, actions.ECR_LOGIN),
+                    resources=["*"],
+                ),
                 iam.PolicyStatement(
                     sid="PassOnlyPlatformRoles",
                     actions=["iam:PassRole"],

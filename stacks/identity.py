@@ -15,85 +15,12 @@ from aws_cdk import aws_iam as iam
 from cdk_nag import RegexAppliesTo
 from constructs import Construct
 
+from stacks import iam_actions as actions
 from stacks import naming
 from stacks.constructs.platform_role import PlatformRole
 from stacks.data_foundation import DataFoundationStack
 from stacks.nag import IAM_WILDCARDS, suppress
 from stacks.settings import StageSettings
-
-# Deploying or approving a model is the ML engineer's decision; a data scientist can never do it.
-APPROVE_OR_DEPLOY_ACTIONS = [
-    "sagemaker:UpdateModelPackage",
-    "sagemaker:CreateEndpoint",
-    "sagemaker:CreateEndpointConfig",
-    "sagemaker:UpdateEndpoint",
-    "sagemaker:UpdateEndpointWeightsAndCapacities",
-    "sagemaker:DeleteEndpoint",
-    "sagemaker:CreateMonitoringSchedule",
-    "sagemaker:UpdateMonitoringSchedule",
-    "sagemaker:DeleteMonitoringSchedule",
-]
-PIPELINE_RUN_ACTIONS = [
-    "sagemaker:StartPipelineExecution",
-    "sagemaker:StopPipelineExecution",
-    "sagemaker:RetryPipelineExecution",
-]
-PIPELINE_READ_ACTIONS = [
-    "sagemaker:DescribePipeline",
-    "sagemaker:DescribePipelineDefinitionForExecution",
-    "sagemaker:DescribePipelineExecution",
-    "sagemaker:ListPipelineExecutionSteps",
-    "sagemaker:ListPipelineExecutions",
-    "sagemaker:ListPipelineParametersForExecution",
-]
-REGISTRY_READ_ACTIONS = [
-    "sagemaker:DescribeModelPackage",
-    "sagemaker:DescribeModelPackageGroup",
-    "sagemaker:ListModelPackages",
-]
-EXPERIMENT_ACTIONS = [
-    "sagemaker:AddTags",
-    "sagemaker:AssociateTrialComponent",
-    "sagemaker:CreateExperiment",
-    "sagemaker:CreateTrial",
-    "sagemaker:CreateTrialComponent",
-    "sagemaker:DescribeExperiment",
-    "sagemaker:DescribeTrial",
-    "sagemaker:DescribeTrialComponent",
-    "sagemaker:UpdateTrialComponent",
-]
-LIST_ACTIONS = [  # no resource-level scope exists for these
-    "sagemaker:ListExperiments",
-    "sagemaker:ListModelPackageGroups",
-    "sagemaker:ListPipelines",
-    "sagemaker:ListTrialComponents",
-    "sagemaker:ListTrials",
-    "sagemaker:Search",
-]
-ENDPOINT_ACTIONS = [
-    "sagemaker:CreateModel",
-    "sagemaker:DescribeModel",
-    "sagemaker:DeleteModel",
-    "sagemaker:CreateEndpointConfig",
-    "sagemaker:DescribeEndpointConfig",
-    "sagemaker:DeleteEndpointConfig",
-    "sagemaker:CreateEndpoint",
-    "sagemaker:DescribeEndpoint",
-    "sagemaker:UpdateEndpoint",
-    "sagemaker:DeleteEndpoint",
-    "sagemaker:InvokeEndpoint",
-    "sagemaker:AddTags",
-]
-MONITORING_ACTIONS = [
-    "sagemaker:CreateMonitoringSchedule",
-    "sagemaker:DescribeMonitoringSchedule",
-    "sagemaker:UpdateMonitoringSchedule",
-    "sagemaker:StartMonitoringSchedule",
-    "sagemaker:StopMonitoringSchedule",
-    "sagemaker:DeleteMonitoringSchedule",
-    "sagemaker:ListMonitoringExecutions",
-]
-LOG_WRITE_ACTIONS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
 
 # CDK's bucket and key grants use these action wildcards; they are the only action wildcards allowed.
 CDK_GRANT_ACTION_WILDCARDS = [
@@ -179,52 +106,40 @@ class IdentityStack(Stack):
             bucket.grant_read_write(sagemaker.grantee)
         data.key.grant_encrypt_decrypt(sagemaker.grantee)
         sagemaker.role.grant_pass_role(sagemaker.grantee)  # a pipeline hands its role to the jobs it starts
-        sagemaker.allow("WriteJobLogs", LOG_WRITE_ACTIONS, [self._log_groups("/aws/sagemaker/")])
+        sagemaker.allow("WriteJobLogs", actions.LOG_WRITE, [self._log_groups("/aws/sagemaker/")])
         sagemaker.allow(
             "PublishJobMetrics",
             ["cloudwatch:PutMetricData"],
             ["*"],
             {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", f"{self._prefix}/*"]}},
         )
-        sagemaker.allow("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"])
+        sagemaker.allow("EcrLogin", actions.ECR_LOGIN, ["*"])
         sagemaker.allow(
             "PullImages",
-            ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            actions.ECR_PULL,
             [self.format_arn(service="ecr", account="*", resource="repository", resource_name="*")],
         )
         sagemaker.allow(
             "RunPipelineJobs",
-            [
-                "sagemaker:AddTags",
-                "sagemaker:CreateProcessingJob",
-                "sagemaker:DescribeProcessingJob",
-                "sagemaker:StopProcessingJob",
-                "sagemaker:CreateTrainingJob",
-                "sagemaker:DescribeTrainingJob",
-                "sagemaker:StopTrainingJob",
-            ],
+            actions.PIPELINE_JOBS,
             [self._sm("processing-job", "pipelines-*"), self._sm("training-job", "pipelines-*")],
         )
-        sagemaker.allow(
-            "RegisterModels",
-            ["sagemaker:CreateModelPackage", *REGISTRY_READ_ACTIONS],
-            [self._sm("model-package", f"{self._prefix}-*"), self._sm("model-package-group", f"{self._prefix}-*")],
-        )
+        sagemaker.allow("RegisterModels", [*actions.REGISTER_MODEL, *actions.REGISTRY_READ], self._registry_arns())
         sagemaker.allow(
             "FeatureStoreRecords",
-            ["sagemaker:DescribeFeatureGroup", "sagemaker:GetRecord", "sagemaker:PutRecord"],
+            actions.FEATURE_STORE_RECORDS,
             [self._sm("feature-group", f"{self._prefix}-*")],
         )
-        sagemaker.allow("TrackPipelineExperiments", EXPERIMENT_ACTIONS, self._experiment_arns())
+        sagemaker.allow("TrackPipelineExperiments", actions.EXPERIMENTS, self._experiment_arns())
 
         # Lambda execution role
         data.model_artifacts_bucket.grant_read(lambda_.grantee)
         data.key.grant_encrypt_decrypt(lambda_.grantee)
         sagemaker.role.grant_pass_role(lambda_.grantee)  # the deployer creates models that run as SageMaker
-        lambda_.allow("WriteFunctionLogs", LOG_WRITE_ACTIONS, [self._log_groups(f"/aws/lambda/{self._prefix}-")])
+        lambda_.allow("WriteFunctionLogs", actions.LOG_WRITE, [self._log_groups(f"/aws/lambda/{self._prefix}-")])
         lambda_.allow(
             "DeployApprovedModels",
-            [*REGISTRY_READ_ACTIONS, *ENDPOINT_ACTIONS],
+            [*actions.REGISTRY_READ, *actions.ENDPOINTS],
             self._deployment_arns(),
         )
 
@@ -234,31 +149,24 @@ class IdentityStack(Stack):
         data.key.grant_decrypt(scientist.grantee)
         sagemaker.role.grant_pass_role(scientist.grantee)  # to start experiments that run as SageMaker
         scientist.allow(
-            "RunPipelines", [*PIPELINE_RUN_ACTIONS, *PIPELINE_READ_ACTIONS], [self._sm("pipeline", f"{self._prefix}-*")]
+            "RunPipelines", [*actions.PIPELINE_RUN, *actions.PIPELINE_READ], [self._sm("pipeline", f"{self._prefix}-*")]
         )
-        scientist.allow("RunExperiments", EXPERIMENT_ACTIONS, self._experiment_arns())
-        scientist.allow("ReadRegistry", REGISTRY_READ_ACTIONS, self._registry_arns())
-        scientist.allow("ListAndSearch", LIST_ACTIONS, ["*"])
-        scientist.deny("NeverApproveOrDeployModels", APPROVE_OR_DEPLOY_ACTIONS)
+        scientist.allow("RunExperiments", actions.EXPERIMENTS, self._experiment_arns())
+        scientist.allow("ReadRegistry", actions.REGISTRY_READ, self._registry_arns())
+        scientist.allow("ListAndSearch", actions.LIST_AND_SEARCH, ["*"])
+        scientist.deny("NeverApproveOrDeployModels", actions.APPROVE_OR_DEPLOY)
 
         # ML engineer
         data.model_artifacts_bucket.grant_read(engineer.grantee)
         data.processed_features_bucket.grant_read(engineer.grantee)  # monitoring baselines
         data.key.grant_decrypt(engineer.grantee)
         sagemaker.role.grant_pass_role(engineer.grantee)
-        engineer.allow(
-            "ApproveModelPackages", ["sagemaker:UpdateModelPackage", *REGISTRY_READ_ACTIONS], self._registry_arns()
-        )
-        engineer.allow("DeployEndpoints", ENDPOINT_ACTIONS, self._deployment_arns())
-        engineer.allow("ManageMonitoring", MONITORING_ACTIONS, [self._sm("monitoring-schedule", f"{self._prefix}-*")])
+        engineer.allow("ApproveModelPackages", [*actions.APPROVE_MODEL, *actions.REGISTRY_READ], self._registry_arns())
+        engineer.allow("DeployEndpoints", actions.ENDPOINTS, self._deployment_arns())
+        engineer.allow("ManageMonitoring", actions.MONITORING, [self._sm("monitoring-schedule", f"{self._prefix}-*")])
         engineer.allow(
             "ManageAlarms",
-            [
-                "cloudwatch:DescribeAlarms",
-                "cloudwatch:PutMetricAlarm",
-                "cloudwatch:EnableAlarmActions",
-                "cloudwatch:DisableAlarmActions",
-            ],
+            actions.ALARMS,
             [
                 self.format_arn(
                     service="cloudwatch",
@@ -268,8 +176,8 @@ class IdentityStack(Stack):
                 )
             ],
         )
-        engineer.allow("ReadPipelines", PIPELINE_READ_ACTIONS, [self._sm("pipeline", f"{self._prefix}-*")])
-        engineer.allow("ListAndSearch", [*LIST_ACTIONS, "cloudwatch:GetMetricData"], ["*"])
+        engineer.allow("ReadPipelines", actions.PIPELINE_READ, [self._sm("pipeline", f"{self._prefix}-*")])
+        engineer.allow("ListAndSearch", [*actions.LIST_AND_SEARCH, "cloudwatch:GetMetricData"], ["*"])
 
         self.sagemaker_execution_role: iam.IRole = sagemaker.role
         self.lambda_execution_role: iam.IRole = lambda_.role

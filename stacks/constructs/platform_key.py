@@ -7,6 +7,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from stacks.iam_actions import KMS_USAGE
+
 # Administration without use: an account administrator can manage the key but cannot read data with it.
 KEY_ADMIN_ACTIONS = (
     "kms:CancelKeyDeletion",
@@ -30,15 +32,6 @@ KEY_ADMIN_ACTIONS = (
     "kms:UntagResource",
     "kms:UpdateAlias",
     "kms:UpdateKeyDescription",
-)
-KEY_USAGE_ACTIONS = (
-    "kms:Decrypt",
-    "kms:DescribeKey",
-    "kms:Encrypt",
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
 )
 
 
@@ -70,7 +63,7 @@ class PlatformKey(Construct):
                 iam.PolicyStatement(
                     sid="KeyUsageByPlatformRoles",
                     principals=[account],
-                    actions=list(KEY_USAGE_ACTIONS),
+                    actions=list(KMS_USAGE),
                     resources=["*"],  # in a key policy "*" means this key
                     conditions={
                         "ArnLike": {"aws:PrincipalArn": f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role{role_path}*"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -42,14 +44,14 @@ class PlatformRole(Construct):
     def policy(self) -> iam.ManagedPolicy:
         return self.grantee.policy
 
-    def allow(self, sid: str, actions: list[str], resources: list[str], conditions: dict | None = None) -> None:
+    def allow(self, sid: str, actions: Sequence[str], resources: Sequence[str], conditions: dict | None = None) -> None:
         """Add a statement for permissions no CDK grant covers (SageMaker APIs, logs)."""
         self.grantee.add_to_principal_policy(
-            iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions)
+            iam.PolicyStatement(sid=sid, actions=list(actions), resources=list(resources), conditions=conditions)
         )
 
-    def deny(self, sid: str, actions: list[str], reason_resources: list[str] | None = None) -> None:
+    def deny(self, sid: str, actions: Sequence[str]) -> None:
         """An explicit deny that no later policy attachment can override."""
         self.grantee.add_to_principal_policy(
-            iam.PolicyStatement(sid=sid, effect=iam.Effect.DENY, actions=actions, resources=reason_resources or ["*"])
+            iam.PolicyStatement(sid=sid, effect=iam.Effect.DENY, actions=list(actions), resources=["*"])
         )

@@ -74,6 +74,17 @@ def _replication_rules(
     ]
 
 
+def _private_tls_only_versioned() -> dict:
+    """Settings every platform bucket shares, data and logs alike."""
+    return {
+        "versioned": True,
+        "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
+        "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        "enforce_ssl": True,
+        "minimum_tls_version": 1.2,
+    }
+
+
 class SecureBucket(Construct):
     """A data bucket: SSE-KMS with bucket keys, versioned, public access blocked, TLS 1.2+ only, server access
     logs to ``access_logs``, lifecycle tiering and noncurrent-version expiry, optional cross-region replication.
@@ -101,11 +112,7 @@ class SecureBucket(Construct):
             encryption=s3.BucketEncryption.KMS,
             encryption_key=encryption_key,
             bucket_key_enabled=True,  # one data key per bucket instead of one KMS call per object: cheaper
-            versioned=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
+            **_private_tls_only_versioned(),
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix=f"{construct_id}/",
             lifecycle_rules=_lifecycle_rules(lifecycle),
@@ -138,11 +145,7 @@ class AccessLogsBucket(Construct):
             "Bucket",
             bucket_name=bucket_name,
             encryption=s3.BucketEncryption.S3_MANAGED,
-            versioned=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
+            **_private_tls_only_versioned(),
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="ExpireAccessLogs",

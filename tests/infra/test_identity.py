@@ -152,3 +152,21 @@ def test_persona_trust_uses_configured_principals():
             },
         },
     )
+
+
+def test_boundary_covers_every_action_a_role_is_granted_by_name(synthesized, boundary_statements):
+    """Roles and boundary are built from the same action groups; a named action outside the boundary is a bug.
+
+    Only the platform's own statements (they carry a Sid) are checked: CDK's bucket grants include object-lock
+    actions (s3:PutObjectLegalHold, s3:PutObjectRetention) that the boundary trims on purpose.
+    """
+    template = synthesized.template("dev", "identity").to_json()
+    for role in ROLES:
+        for statement in role_statements(template, _role_id(template, role)):
+            if statement["Effect"] != "Allow" or "Sid" not in statement:
+                continue
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            for action in actions:
+                if "*" in action or action == "iam:PassRole":
+                    continue
+                assert decision(action, [statement], boundary_statements) == "allow", f"{role}: {action}"

@@ -7,18 +7,10 @@ from aws_cdk import Stack, Stage
 from aws_cdk import aws_s3 as s3
 
 import app as cdk_app
+from scripts.platform_report import rule_family as _rule_family
 from stacks.nag import apply_nag_packs, nag_errors
 
 MAX_SUPPRESSIONS = 15
-PACK_PREFIXES = ("AwsSolutions-", "HIPAA.Security-", "NIST.800.53.R5-")
-
-
-def _rule_family(rule_id: str) -> str:
-    """HIPAA and NIST name the same control alike; one control on one resource counts once."""
-    for prefix in PACK_PREFIXES:
-        if rule_id.startswith(prefix):
-            return rule_id.removeprefix(prefix)
-    return rule_id
 
 
 def suppressions_by_stage(synthesized) -> dict[str, dict[tuple[str, str, str], list[dict]]]:

@@ -12,29 +12,17 @@ from tests.infra.conftest import synth_all
 
 # Renaming a construct replaces the resource: for these, that means data loss or a new key. Update this list
 # only together with a migration plan.
+BUCKET_IDS = {
+    "AccessLogsBucket9935880A",
+    "RawDataBucket0AE59F17",
+    "ProcessedFeaturesBucketC3CCAD50",
+    "ModelArtifactsBucket68988818",
+    "EdgeDeploymentsBucket1C228AE3",
+    "PipelineArtifactsBucket8119B1FA",
+}
 STATEFUL_LOGICAL_IDS = {
-    "data": {
-        "AWS::KMS::Key": {"PlatformKey1C4A1A63"},
-        "AWS::S3::Bucket": {
-            "AccessLogsBucket9935880A",
-            "RawDataBucket0AE59F17",
-            "ProcessedFeaturesBucketC3CCAD50",
-            "ModelArtifactsBucket68988818",
-            "EdgeDeploymentsBucket1C228AE3",
-            "PipelineArtifactsBucket8119B1FA",
-        },
-    },
-    "replica": {
-        "AWS::KMS::Key": {"ReplicaKey2E487A43"},
-        "AWS::S3::Bucket": {
-            "AccessLogsBucket9935880A",
-            "RawDataBucket0AE59F17",
-            "ProcessedFeaturesBucketC3CCAD50",
-            "ModelArtifactsBucket68988818",
-            "EdgeDeploymentsBucket1C228AE3",
-            "PipelineArtifactsBucket8119B1FA",
-        },
-    },
+    "data": {"AWS::KMS::Key": {"PlatformKey1C4A1A63"}, "AWS::S3::Bucket": BUCKET_IDS},
+    "replica": {"AWS::KMS::Key": {"ReplicaKey2E487A43"}, "AWS::S3::Bucket": BUCKET_IDS},
 }
 
 
