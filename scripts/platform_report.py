@@ -75,6 +75,10 @@ def print_assembly(cdk_out: Path) -> None:
         print(f"  - {stack}/{lid}: {family}\n      {reason[:150]}{'...' if len(reason) > 150 else ''}")
 
 
+def _fmt(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) and not value.is_integer() else f"{value:g}"
+
+
 def print_run(run_dir: Path) -> None:
     print(f"\n== Adherence pipeline run ({run_dir}) ==")
     manifest = json.loads((run_dir / "manifest.json").read_text())
@@ -83,7 +87,8 @@ def print_run(run_dir: Path) -> None:
         print(f"  {step['step']:<20} {step.get('status', '?'):<10} {step.get('duration_s') or 0:>7.1f} s")
     metrics = json.loads((run_dir / "metrics.json").read_text())
     test = metrics.get("test", {})
-    print("\ntest set: " + ", ".join(f"{k}={v:.4f}" for k, v in test.items() if isinstance(v, int | float)))
+    shown = ("rows", "positives", "roc_auc", "pr_auc", "threshold", "recall", "precision", "f1", "brier", "ece")
+    print("\ntest set: " + ", ".join(f"{k}={_fmt(test[k])}" for k in shown if k in test))
     validation = (
         json.loads((run_dir / "validation_report.json").read_text())
         if (run_dir / "validation_report.json").is_file()
@@ -91,7 +96,7 @@ def print_run(run_dir: Path) -> None:
     )
     if validation:
         counts = {k: v for k, v in validation.items() if isinstance(v, int)}
-        print("validation: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+        print("data contract (validate step): " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     gate = metrics.get("quality_gate")
     if gate:
         print(f"quality gate: {json.dumps(gate)}")
