@@ -11,7 +11,9 @@ its text for explanations. Medication ("brand") columns become ``med_<drug>`` co
 recomputes its counts with the very same code (see the predict step).
 
 History features use only *earlier* encounters of the same patient present in the same table (lower
-``encounter_id`` is taken as earlier): never later encounters and never any label.
+``encounter_id`` is taken as earlier): never later encounters and never any label. Besides counts they include the
+encounter-id distance to the previous encounter (and between the two before), a proxy of the time since the last
+admission: the data has no dates, and ids are taken to grow with time.
 """
 
 from __future__ import annotations
@@ -28,25 +30,27 @@ from pipeline_code.common.context import StepError
 from pipeline_code.common.contracts import adherence as contract
 from pipeline_code.common.io import find_single_file, read_csv
 
-FEATURE_SET_VERSION: Final = "1"
+FEATURE_SET_VERSION: Final = "2"
 MISSING: Final = "Missing"
 OTHER: Final = "Other"
 
 
 @dataclass(frozen=True)
 class Feature:
-    """One model feature: column name, readable label, and for categorical or banded features the code -> text map."""
+    """One model feature: column name, readable label, for categorical or banded features the code -> text map, and
+    what a missing value means."""
 
     name: str
     label: str
     categorical: bool = False
     levels: tuple[str, ...] = ()
     group: str = ""
+    missing: str = MISSING
 
     def describe(self, value: Any) -> str:
         """The feature's value as a person reads it: the level for a code, the number otherwise."""
         if value is None or (isinstance(value, float) and np.isnan(value)):
-            return MISSING
+            return self.missing
         if self.levels:
             index = int(value)
             return self.levels[index] if 0 <= index < len(self.levels) else str(value)
@@ -210,6 +214,18 @@ FEATURES: Final[tuple[Feature, ...]] = (
     # history (earlier encounters of the patient in the same table)
     Feature("prior_encounters", "earlier encounters of the patient", group="history"),
     Feature("prior_inpatient_max", "most inpatient visits reported at an earlier encounter", group="history"),
+    Feature(
+        "prev_gap",
+        "encounter-id distance to the previous encounter (small = recent)",
+        group="history",
+        missing="no earlier encounter",
+    ),
+    Feature(
+        "prev_prev_gap",
+        "encounter-id distance between the two previous encounters",
+        group="history",
+        missing="fewer than 2 earlier encounters",
+    ),
 )
 FEATURE_NAMES: Final = tuple(f.name for f in FEATURES)
 CATEGORICAL_FEATURES: Final = tuple(f.name for f in FEATURES if f.categorical)
@@ -326,8 +342,18 @@ def brand_counts(med_codes: pd.DataFrame) -> pd.DataFrame:
 
 def history_features(encounter_id: pd.Series, patient_nbr: pd.Series, inpatient: pd.Series) -> pd.DataFrame:
     """Per encounter, from the same patient's *earlier* encounters in the table (lower encounter_id first):
-    how many there are, and the most prior-year inpatient visits any of them reported (0 when none)."""
-    order = np.lexsort((encounter_id.to_numpy(), patient_nbr.to_numpy()))
+
+    - ``prior_encounters``: how many there are;
+    - ``prior_inpatient_max``: the most prior-year inpatient visits any of them reported (0 when none);
+    - ``prev_gap``: ``encounter_id`` minus the id of the patient's previous encounter (ids grow with time, so a
+      small distance means a recent earlier admission), NaN when there is none;
+    - ``prev_prev_gap``: the previous encounter's own ``prev_gap`` (was that one a quick return too?), NaN when the
+      patient has fewer than two earlier encounters.
+
+    Only ids and ``number_inpatient`` of the encounter itself and of earlier ones are read; never a label.
+    """
+    ids = encounter_id.to_numpy(dtype=np.int64)
+    order = np.lexsort((ids, patient_nbr.to_numpy()))
     patients = patient_nbr.to_numpy()[order]
     visits = inpatient.to_numpy()[order].astype(np.float64)
     ordered = pd.DataFrame({"patient": patients, "visits": visits})
@@ -336,11 +362,19 @@ def history_features(encounter_id: pd.Series, patient_nbr: pd.Series, inpatient:
     # cummax includes the current row; shift by one within the patient so only earlier encounters count.
     running = grouped["visits"].cummax().to_numpy()
     earlier = np.where(prior > 0, np.roll(running, 1), 0.0)
-    out = np.empty((len(order), 2), dtype=np.float64)
-    out[order, 0] = prior
-    out[order, 1] = earlier
+    sorted_ids = ids[order].astype(np.float64)
+    distance = np.diff(sorted_ids, prepend=np.nan)  # to the row before in (patient, id) order
+    gap = np.where((prior > 0) & (distance > 0), distance, np.nan)
+    prev_gap = np.where(prior > 1, np.roll(gap, 1), np.nan)
+    out = np.empty((len(order), 4), dtype=np.float64)
+    out[order] = np.column_stack([prior, earlier, gap, prev_gap])
     return pd.DataFrame(
-        {"prior_encounters": out[:, 0].astype(np.int32), "prior_inpatient_max": out[:, 1].astype(np.int32)},
+        {
+            "prior_encounters": out[:, 0].astype(np.int32),
+            "prior_inpatient_max": out[:, 1].astype(np.int32),
+            "prev_gap": out[:, 2],
+            "prev_prev_gap": out[:, 3],
+        },
         index=encounter_id.index,
     )
 
@@ -401,7 +435,14 @@ def feature_schema() -> dict[str, Any]:
         "key_columns": list(KEY_COLUMNS),
         "label": contract.LABEL_COLUMN,
         "features": [
-            {"name": f.name, "label": f.label, "categorical": f.categorical, "group": f.group, "levels": list(f.levels)}
+            {
+                "name": f.name,
+                "label": f.label,
+                "categorical": f.categorical,
+                "group": f.group,
+                "levels": list(f.levels),
+                "missing": f.missing,
+            }
             for f in FEATURES
         ],
     }

@@ -138,6 +138,18 @@ def test_history_counts_only_earlier_encounters() -> None:
     # patient 1 in time order: 5 (2 visits), 10 (4), 20 (1), 30 (0)
     assert history["prior_encounters"].tolist() == [3, 1, 2, 0, 0]
     assert history["prior_inpatient_max"].tolist() == [4, 2, 4, 0, 0]
+    # id distance to the previous encounter (30 - 20, 10 - 5, 20 - 10), and that encounter's own distance
+    np.testing.assert_array_equal(history["prev_gap"], [10, 5, 10, np.nan, np.nan])
+    np.testing.assert_array_equal(history["prev_prev_gap"], [10, np.nan, 5, np.nan, np.nan])
+
+
+def test_history_gaps_of_a_patient_follow_id_order_not_row_order() -> None:
+    encounter = pd.Series([1_000_000, 400, 1_000_100, 100], index=[7, 3, 9, 1])
+    patient = pd.Series([5, 5, 5, 5], index=encounter.index)
+    history = af.history_features(encounter, patient, pd.Series([0, 0, 0, 0], index=encounter.index))
+    assert history.index.tolist() == [7, 3, 9, 1]
+    np.testing.assert_array_equal(history["prev_gap"], [999_600, 300, 100, np.nan])
+    np.testing.assert_array_equal(history["prev_prev_gap"], [300, np.nan, 999_600, np.nan])
 
 
 @settings(max_examples=20, deadline=None)
@@ -152,6 +164,30 @@ def test_features_never_depend_on_later_encounters_or_row_order(frame: pd.DataFr
     pd.testing.assert_frame_equal(part.sort_index(), full.loc[part.index].sort_index(), check_dtype=False)
 
 
+@settings(max_examples=12, deadline=None)
+@given(
+    frame=encounter_frames(min_rows=2, max_rows=10),
+    later=encounter_frames(min_rows=1, max_rows=6),
+    cut=st.integers(1, 9),
+    targets=st.lists(st.sampled_from(contract.READMITTED_LEVELS), min_size=16, max_size=16),
+)
+def test_features_of_an_encounter_ignore_later_rows_and_every_label(
+    frame: pd.DataFrame, later: pd.DataFrame, cut: int, targets: list[str]
+) -> None:
+    """No leakage: encounter k's features stay the same when the rows of later encounters (of the same or other
+    patients) are replaced by different ones and every label, k's own included, is redrawn."""
+    accepted = contract.validate(frame, source="synthetic").accepted
+    full = af.build_features(accepted).set_index("encounter_id").drop(columns=contract.LABEL_COLUMN)
+    first = accepted["encounter_id"].min()
+    kept = accepted[accepted["encounter_id"] < first + cut]
+    replacement = contract.validate(later, source="synthetic").accepted
+    replacement["encounter_id"] += 100  # after every encounter of ``frame``; patients 1-4 as there
+    edited = pd.concat([kept, replacement], ignore_index=True)
+    edited[contract.TARGET_COLUMN] = targets[: len(edited)]
+    part = af.build_features(edited).set_index("encounter_id").drop(columns=contract.LABEL_COLUMN)
+    pd.testing.assert_frame_equal(part.loc[kept["encounter_id"]], full.loc[kept["encounter_id"]], check_dtype=False)
+
+
 def test_feature_schema_describes_every_feature() -> None:
     schema = json.loads(json.dumps(af.feature_schema()))
     assert [f["name"] for f in schema["features"]] == list(af.FEATURE_NAMES)
@@ -163,6 +199,8 @@ def test_describe_turns_codes_into_text() -> None:
     assert af.FEATURES_BY_NAME["age"].describe(7.0) == "[70-80)"
     assert af.FEATURES_BY_NAME["weight"].describe(float("nan")) == "Missing"
     assert af.FEATURES_BY_NAME["number_inpatient"].describe(3.0) == "3"
+    assert af.FEATURES_BY_NAME["prev_gap"].describe(float("nan")) == "no earlier encounter"
+    assert af.FEATURES_BY_NAME["prev_prev_gap"].describe(2066796.0) == "2066796"
 
 
 # --- the step ---------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Default parameters of the train step: LightGBM hyperparameters, early stopping, the operating threshold rule.
 
 Chosen on the validation split of the shipped data (see docs/adherence-model.md); the test split was not looked at.
+Re-checked with feature set 2 on 3 validation splits x 3 seeds: no change beat these beyond seed noise.
 """
 
 DEFAULTS = {
