@@ -60,10 +60,10 @@ deploy: setup ## deploy one stage to the account of your AWS credentials: make d
 	$(CDK) deploy -c stages=$(STAGE) '$(shell echo $(STAGE) | sed 's/./\U&/')/*' --require-approval broadening
 
 sandbox-deploy: setup ## deploy your personal sandbox: make sandbox-deploy OWNER=alice
-	$(CDK) deploy -c stages=sandbox -c owner=$(OWNER) 'Sandbox-$(OWNER)/*' --require-approval never
+	$(CDK) deploy -c stages=sandbox -c owner=$(OWNER) 'Sandbox-*/*' --require-approval never
 
 sandbox-destroy: setup ## destroy your sandbox (its buckets must be empty)
-	$(CDK) destroy -c stages=sandbox -c owner=$(OWNER) 'Sandbox-$(OWNER)/*' --force
+	$(CDK) destroy -c stages=sandbox -c owner=$(OWNER) 'Sandbox-*/*' --force
 
 clean: ## remove build outputs (keeps .venv and node_modules)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis
