@@ -1,9 +1,9 @@
 """Physical names the platform fixes on purpose, derived from the stage settings.
 
-Most resources keep CloudFormation-generated names. Buckets, the key alias, the role path and the permissions
-boundary get predictable names because something must find them without a cross-stack reference: the replica
-region (replication destinations), the permissions boundary (it scopes S3 by name prefix) and the key policy (it
-trusts roles by IAM path).
+Most resources keep CloudFormation-generated names. Buckets, the key alias and the role path get predictable names
+because something must find them without a cross-stack reference: the replica region (replication destinations),
+the permissions boundary (it scopes S3 by bucket-name prefix) and the key policy (it trusts roles by IAM path).
+The boundary itself is passed as an object; its name is fixed only so operators can recognise it.
 """
 
 from __future__ import annotations
@@ -42,6 +42,3 @@ def key_alias_arn(settings: StageSettings, *, region: str, replica: bool = False
 def permissions_boundary_name(settings: StageSettings) -> str:
     return f"{settings.resource_prefix}-permissions-boundary"
 
-
-def permissions_boundary_arn(settings: StageSettings) -> str:
-    return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:policy{role_path(settings)}{permissions_boundary_name(settings)}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from aws_cdk import Stack, Stage
 from aws_cdk import aws_s3 as s3
 
@@ -100,7 +99,7 @@ def test_packs_on_the_app_alone_do_not_reach_into_stages():
     assert nag_errors(app.synth()) == []
 
 
-def test_app_main_exits_non_zero_on_findings(monkeypatch, capsys):
+def test_app_main_exits_non_zero_on_findings(monkeypatch, capsys, tmp_path):
     import stacks.stage as stage_module
 
     original = stage_module.MlopsStage.__init__
@@ -111,7 +110,7 @@ def test_app_main_exits_non_zero_on_findings(monkeypatch, capsys):
 
     monkeypatch.setattr(stage_module.MlopsStage, "__init__", with_rogue_bucket)
     monkeypatch.setattr(cdk_app, "selected_stages", lambda app: ["dev"])
-    monkeypatch.setenv("CDK_OUTDIR", str(pytest.importorskip("tempfile").mkdtemp()))
+    monkeypatch.setenv("CDK_OUTDIR", str(tmp_path))
     assert cdk_app.main() == 1
     err = capsys.readouterr().err
     assert "unsuppressed finding" in err and "RogueBucket" in err
