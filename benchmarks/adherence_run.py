@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -29,13 +28,17 @@ def run_once(out: Path, *, data: Path | None, cache_dir: Path | None) -> tuple[f
     command += ["--cache-dir", str(cache_dir)] if cache_dir else ["--no-cache"]
     if data is not None:
         command += ["--data", str(data)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, env={**os.environ})
-    wall = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit(f"mlops run failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    peak_kib = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    with tempfile.TemporaryFile("w+") as log:
+        child = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
+        # wait4 gives this child's own peak RSS; RUSAGE_CHILDREN would be the maximum over every child so far.
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            log.seek(0)
+            raise SystemExit(f"mlops run failed ({child.returncode}):\n{log.read()[-6000:]}")
+    peak_kib = usage.ru_maxrss
     return wall, peak_kib / 1024
 
 
