@@ -41,4 +41,3 @@ def key_alias_arn(settings: StageSettings, *, region: str, replica: bool = False
 
 def permissions_boundary_name(settings: StageSettings) -> str:
     return f"{settings.resource_prefix}-permissions-boundary"
-
