@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Stack, Stage
 from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
 
 import app as cdk_app
 from scripts.platform_report import rule_family as _rule_family
@@ -15,13 +16,10 @@ MAX_SUPPRESSIONS = 15
 def suppressions_by_stage(synthesized) -> dict[str, dict[tuple[str, str, str], list[dict]]]:
     """stage -> (stack ID, logical ID, rule family) -> the suppression entries written into the template."""
     result: dict[str, dict[tuple[str, str, str], list[dict]]] = {}
-    for name, stage in synthesized.stages.items():
+    for name in synthesized.stages:
         found = result.setdefault(name, {})
-        for attr in ("guardrails", "replica", "data", "identity", "budgets"):
-            stack = getattr(stage, attr)
-            if stack is None:
-                continue
-            for lid, resource in synthesized.template(name, attr).to_json()["Resources"].items():
+        for stack in synthesized.stacks(name):
+            for lid, resource in Template.from_stack(stack).to_json()["Resources"].items():
                 for entry in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", []):
                     found.setdefault((stack.node.id, lid, _rule_family(entry["id"])), []).append(entry)
     return result
