@@ -19,17 +19,15 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(VENV)/.setup-done: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+$(VENV)/.setup-done: requirements.txt requirements-dev.txt constraints.txt pyproject.toml scripts/setup_env.py
+	$(PYTHON) scripts/setup_env.py --python $(PYTHON) --skip-node
 	touch $@
 
 node_modules/.setup-done: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	$(PYTHON) scripts/setup_env.py --skip-python
 	touch $@
 
-setup: $(VENV)/.setup-done node_modules/.setup-done ## create .venv and node_modules from the pinned files
+setup: $(VENV)/.setup-done node_modules/.setup-done ## create .venv (uv, pinned) and node_modules (npm ci) from the pinned files
 
 synth: setup ## synthesize every stage into cdk.out with the cdk-nag packs (fails on any unsuppressed finding)
 	rm -rf cdk.out
