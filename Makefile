@@ -19,7 +19,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(VENV)/.setup-done: requirements.txt requirements-dev.txt constraints.txt pyproject.toml scripts/setup_env.py
+$(VENV)/.setup-done: requirements.txt requirements-pipeline.txt requirements-dev.txt constraints.txt pyproject.toml scripts/setup_env.py
 	$(PYTHON) scripts/setup_env.py --python $(PYTHON) --skip-node
 	touch $@
 
