@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,14 @@ from typing import Any
 import pandas as pd
 
 from pipeline_code.adherence.ingest.records import EVENT_TIME, FeatureDefinition, FeatureType
+
+
+def _fastparquet() -> Any:
+    """fastparquet, imported on first use; its import-time probe of a pandas option warns on pandas 3 (harmless)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import fastparquet
+    return fastparquet
 
 
 def partition(root: Path, feature_group: str, event_time: str) -> Path:
@@ -61,7 +70,7 @@ def write_offline_store(
     """Write ``records`` (one event time) to one Parquet file; its path, or None when there is nothing to write."""
     if not records:
         return None
-    import fastparquet  # heavy-ish and only needed here
+    fastparquet = _fastparquet()
 
     folder = partition(root, feature_group, event_time)
     folder.mkdir(parents=True, exist_ok=True)
@@ -76,7 +85,7 @@ def write_offline_store(
 
 def read_offline_store(root: Path, feature_group: str) -> pd.DataFrame:
     """Every record of the local offline store of ``feature_group`` (all partitions)."""
-    import fastparquet
+    fastparquet = _fastparquet()
 
     files = sorted((root / feature_group / "data").rglob("*.parquet"))
     if not files:
