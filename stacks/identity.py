@@ -131,6 +131,13 @@ class IdentityStack(Stack):
             [self._sm("feature-group", f"{self._prefix}-*")],
         )
         sagemaker.allow("TrackPipelineExperiments", actions.EXPERIMENTS, self._experiment_arns())
+        sagemaker.allow(  # the feature groups' offline store (the SageMaker role is their role too)
+            "FeatureStoreOfflineStore",
+            actions.FEATURE_STORE_OFFLINE,
+            [data.processed_features_bucket.bucket_arn, data.processed_features_bucket.arn_for_objects("*")],
+        )
+        if settings.ml_platform.in_vpc:
+            sagemaker.allow("RunJobsInTheVpc", actions.VPC_JOBS, ["*"])
 
         # Lambda execution role
         data.model_artifacts_bucket.grant_read(lambda_.grantee)
