@@ -40,7 +40,7 @@ CONTAINER_ENTRYPOINT = ("python3", "/opt/mlops/bootstrap.py")
 CONTAINER_MODULE = "pipeline_code.dag.container"
 GATE_STEP = "QualityGate"
 FAIL_STEP = "QualityGateFailed"
-REGISTER_SUFFIX = "RegisterModel"
+REGISTER_SUFFIX = "-RegisterModel"  # the SDK's RegisterModel step collection names its step so
 THRESHOLD_PARAMETER = "QualityGateThreshold"
 REPORT_PROPERTY_FILE = "QualityReport"
 PROCESSING_ROOT = "/opt/ml/processing"
@@ -403,6 +403,7 @@ class SageMakerRenderer:
             "Environment": self._environment(),
             "EnableNetworkIsolation": not step.spec.network_access,
             "EnableInterContainerTrafficEncryption": True,
+            "ProfilerConfig": {"DisableProfiler": True},  # no system profiling: nothing reads it, it bills storage
         }
         if self._vpc():
             arguments["VpcConfig"] = self._vpc()
@@ -426,12 +427,14 @@ class SageMakerRenderer:
         }
         threshold = _get(f"Parameters.{THRESHOLD_PARAMETER}")
         report_uri = _join("/", built[gate.report_step].outputs[gate.report_output], gate.report_file)
+        description = f"{self.plan.name} model registered by pipeline {self.target.pipeline_name}"
         register = {
             "Name": f"{self.plan.name.capitalize()}{REGISTER_SUFFIX}",
             "Type": "RegisterModel",
+            "Description": description,
             "Arguments": {
                 "ModelPackageGroupName": self.target.model_package_group,
-                "ModelPackageDescription": f"{self.plan.name} model registered by pipeline {self.target.pipeline_name}",
+                "ModelPackageDescription": description,
                 "ModelMetrics": {
                     "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": report_uri}}
                 },

@@ -59,3 +59,20 @@ def join_with(value: Any, substitutes: dict[str, str]) -> str:
         return substitutes[value["Get"]]
     join = value["Std:Join"]
     return join["On"].join(join_with(v, substitutes) for v in join["Values"])
+
+
+# The SDK parses S3 URIs, so it cannot take CDK tokens ("s3://${Token[...]}" reads as an IPv6 host): the parity test
+# renders both sides with plain values of the same shape.
+PLAIN_TARGET = SageMakerTarget(
+    pipeline_name="mlops-dev-adherence",
+    role_arn="arn:aws:iam::111122223333:role/mlops/dev/SageMakerExecutionRole",
+    artifacts_bucket="mlops-dev-artifacts-111122223333-us-east-1",
+    artifacts_prefix="pipelines/mlops-dev-adherence",
+    kms_key_arn="arn:aws:kms:us-east-1:111122223333:key/00000000-1111-2222-3333-444444444444",
+    image_uri="111122223333.dkr.ecr.us-east-1.amazonaws.com/cdk-hnb659fds-container-assets:0123abcd",
+    code_uri="s3://cdk-hnb659fds-assets-111122223333-us-east-1/0123abcd.zip",
+    input_data_uri="s3://mlops-dev-raw-111122223333-us-east-1/adherence/",
+    model_package_group="mlops-dev-adherence",
+    experiment_name="mlops-dev-adherence",
+    region="us-east-1",
+)

@@ -41,7 +41,7 @@ def _steps(definition: dict) -> dict[str, dict]:
 
 def test_one_step_per_plan_step_plus_gate_fail_and_register_in_dependency_order(definition) -> None:
     names = [step["Name"] for step in walk_steps(definition)]
-    assert names == [*PLAN.order, GATE_STEP, "AdherenceRegisterModel", FAIL_STEP]
+    assert names == [*PLAN.order, GATE_STEP, "Adherence-RegisterModel", FAIL_STEP]
     assert len(names) == len(PLAN.steps) + 3 == 10
     assert definition["Version"] == "2020-12-01"
     seen: set[str] = set()
@@ -54,7 +54,7 @@ def test_one_step_per_plan_step_plus_gate_fail_and_register_in_dependency_order(
     kinds = {s["Name"]: s["Type"] for s in walk_steps(definition)}
     assert kinds["AdherenceTrain"] == "Training" and kinds["AdherenceValidate"] == "Processing"
     assert kinds[GATE_STEP] == "Condition" and kinds[FAIL_STEP] == "Fail"
-    assert kinds["AdherenceRegisterModel"] == "RegisterModel"
+    assert kinds["Adherence-RegisterModel"] == "RegisterModel"
 
 
 def test_every_edge_is_a_property_reference_that_exists_on_its_producer(definition) -> None:
@@ -183,7 +183,7 @@ def test_the_gate_reads_the_report_and_fails_with_the_metric_in_its_message(defi
     assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "test.roc_auc"
     message = steps[FAIL_STEP]["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
     assert "test.roc_auc" in message[0] and list(json_gets(message))
-    register = steps["AdherenceRegisterModel"]["Arguments"]
+    register = steps["Adherence-RegisterModel"]["Arguments"]
     assert register["ModelApprovalStatus"] == "PendingManualApproval"
     assert register["ModelPackageGroupName"] == TARGET.model_package_group
     metrics = register["ModelMetrics"]["ModelQuality"]["Statistics"]

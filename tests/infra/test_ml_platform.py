@@ -73,7 +73,7 @@ def test_every_stage_has_the_pipeline_feature_group_model_groups_and_a_trigger(t
 def test_the_embedded_definition_is_the_rendered_adherence_plan(definition, dev) -> None:
     plan = assemble(DEFINITION)
     names = [s["Name"] for s in walk_steps(definition)]
-    assert names == [*plan.order, "QualityGate", "AdherenceRegisterModel", "QualityGateFailed"]
+    assert names == [*plan.order, "QualityGate", "Adherence-RegisterModel", "QualityGateFailed"]
     _, pipeline = _one(dev, "AWS::SageMaker::Pipeline")
     props = pipeline["Properties"]
     assert props["PipelineName"] == "mlops-dev-adherence"
