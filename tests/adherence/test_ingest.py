@@ -205,3 +205,40 @@ def test_on_sagemaker_the_step_writes_the_feature_group_not_the_local_store(tmp_
     assert not list(ctx.output_dir("offline_store").rglob("*.parquet"))
     report = json.loads((ctx.output_dir("ingestion_report") / REPORT_FILE).read_text())
     assert report["destination"] == "feature group fg"
+
+
+class _FlakyClient:
+    """Throttles the first call of every third record, refuses record ids ending in 7; thread-safe enough for counts."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.calls: dict[str, int] = {}
+
+    def put_record(self, FeatureGroupName: str, Record: list[dict[str, str]]) -> dict:
+        from botocore.exceptions import ClientError
+
+        record_id = next(f["ValueAsString"] for f in Record if f["FeatureName"] == RECORD_IDENTIFIER)
+        with self.lock:
+            self.calls[record_id] = self.calls.get(record_id, 0) + 1
+            first = self.calls[record_id] == 1
+        if record_id.endswith("7"):
+            raise ClientError({"Error": {"Code": "ValidationError", "Message": "no"}}, "PutRecord")
+        if first and int(record_id) % 3 == 0:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutRecord")
+        return {}
+
+
+@pytest.mark.parametrize("workers", [1, 8])
+def test_parallel_puts_write_every_record_once_and_reject_in_row_order(features_table, workers) -> None:
+    conversion = to_records(features_table.head(120), event_time=EVENT)
+    client = _FlakyClient()
+    result = put_records(client, "fg", conversion.records, max_attempts=3, base_delay_s=0, sleep=lambda _s: None,
+                         workers=workers)  # fmt: skip
+    ids = [r[RECORD_IDENTIFIER] for r in conversion.records]
+    refused = [i for i in ids if i.endswith("7")]
+    assert result.written + len(result.rejected) == len(ids)
+    assert [r.record_id for r in result.rejected] == refused
+    assert result.retries == sum(1 for i in ids if int(i) % 3 == 0 and not i.endswith("7"))
+    assert set(client.calls) == set(ids)

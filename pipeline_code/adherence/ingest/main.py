@@ -72,6 +72,7 @@ def ingest(ctx: StepContext, *, client: Any = None) -> dict[str, Any]:
             max_attempts=params["max_attempts"],
             base_delay_s=params["base_delay_s"],
             step=ctx.step_name,
+            workers=params["workers"],
         )
         written, retries, destination = result.written, result.retries, f"feature group {group}"
         rejected += result.rejected

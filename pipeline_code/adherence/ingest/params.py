@@ -10,4 +10,6 @@ DEFAULTS = {
     # PutRecord attempts per record on throttling / service errors (exponential back-off from base_delay_s).
     "max_attempts": 6,
     "base_delay_s": 0.1,
+    # PutRecord calls in flight: one at a time, 100k rows take tens of minutes of instance time.
+    "workers": 16,
 }
