@@ -49,7 +49,7 @@ class GuardrailsStack(Stack):
                 ),
                 iam.PolicyStatement(
                     sid="AccountKeysOnly",  # which key is decided by the key policies (platform role path only)
-                    actions=actions.union(actions.KMS_USAGE),
+                    actions=actions.union(actions.KMS_USAGE, actions.KMS_GRANT_FOR_AWS_RESOURCE),
                     resources=[f"arn:{partition}:kms:*:{account}:key/*"],
                 ),
                 iam.PolicyStatement(

@@ -54,6 +54,10 @@ KMS_USAGE = (
     "kms:ReEncryptTo",
 )
 
+# SageMaker jobs encrypt their EBS volumes (VolumeKmsKeyId) and Feature Store its online store with the stage key:
+# the service creates a grant on the key for the AWS resource, as the caller.
+KMS_GRANT_FOR_AWS_RESOURCE = ("kms:CreateGrant",)
+
 PIPELINE_RUN = (
     "sagemaker:StartPipelineExecution",
     "sagemaker:StopPipelineExecution",

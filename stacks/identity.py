@@ -106,6 +106,12 @@ class IdentityStack(Stack):
             bucket.grant_read_write(sagemaker.grantee)
         data.key.grant_encrypt_decrypt(sagemaker.grantee)
         sagemaker.role.grant_pass_role(sagemaker.grantee)  # a pipeline hands its role to the jobs it starts
+        sagemaker.allow(  # jobs' EBS volumes are encrypted with the stage key through a grant SageMaker creates
+            "EncryptJobVolumes",
+            actions.KMS_GRANT_FOR_AWS_RESOURCE,
+            [data.key.key_arn],
+            {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        )
         sagemaker.allow("WriteJobLogs", actions.LOG_WRITE, [self._log_groups("/aws/sagemaker/")])
         sagemaker.allow(
             "PublishJobMetrics",

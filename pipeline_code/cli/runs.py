@@ -98,7 +98,7 @@ def read_run(path: Path) -> RunSummary:
             name: _files_digest(entry.get("files", []))
             for name, entry in sorted(manifest.get("external_inputs", {}).items())
         }
-        code = {s["step"]: s.get("code_digest") or UNKNOWN for s in steps}
+        code = {s["step"]: s.get("code_sha256") or UNKNOWN for s in steps}
         return RunSummary(
             name=path.name,
             path=path,
@@ -197,9 +197,18 @@ def _default_metrics(env: CliEnv, runs: list[RunSummary]) -> list[str]:
         for run in runs:
             for key in run.metrics:
                 step, _, metric = key.partition(".")
-                if step == gate.report_step and (metric.endswith(leaf) or metric == "registrable") and key not in names:
+                if step == gate.report_step and metric.endswith(leaf) and key not in names:
                     names.append(key)
+        verdict = f"{gate.report_step}.registrable"
+        if any(verdict in run.metrics for run in runs) and verdict not in names:
+            names.append(verdict)
     return names
+
+
+def _headers(columns: list[str]) -> list[str]:
+    """``Step.metric`` columns headed by the metric alone where that is unambiguous."""
+    leaves = [c.partition(".")[2] or c for c in columns]
+    return [leaf if leaves.count(leaf) == 1 else column for leaf, column in zip(leaves, columns, strict=True)]
 
 
 def _short(value: str) -> str:
@@ -246,8 +255,10 @@ def register(app: typer.Typer, env: CliEnv) -> None:
             return
         columns = list(metric) if metric else _default_metrics(env, runs)
         table = Table(title=f"Runs under {folder}", title_justify="left")
-        for name in ("Run", "Pipeline", "Status", "Started", "Duration s", "Data", "Code", *columns):
-            table.add_column(name, justify="right" if name in columns or name == "Duration s" else "left")
+        for name in ("Run", "Pipeline", "Status", "Started", "Duration s", "Data", "Code"):
+            table.add_column(name, justify="right" if name == "Duration s" else "left")
+        for header in _headers(columns):
+            table.add_column(header, justify="right")
         for run in runs:
             table.add_row(
                 Text(run.name),
@@ -285,13 +296,16 @@ def register(app: typer.Typer, env: CliEnv) -> None:
         )
         params = [r for r in result["parameters"] if show_all or r["changed"]]
         unchanged = sum(1 for r in result["parameters"] if not r["changed"])
-        table = Table(title=f"Parameters ({len(params)} shown, {unchanged} unchanged)", title_justify="left")
-        for name in ("Parameter", "A", "B"):
-            table.add_column(name)
-        for row in params:
-            style = "yellow" if row["changed"] else ""
-            table.add_row(Text(row["name"], style=style), _cell(row["a"]), _cell(row["b"]))
-        out.print(table)
+        if params:
+            table = Table(title=f"Parameters ({len(params)} shown, {unchanged} unchanged)", title_justify="left")
+            for name in ("Parameter", "A", "B"):
+                table.add_column(name)
+            for row in params:
+                style = "yellow" if row["changed"] else ""
+                table.add_row(Text(row["name"], style=style), _cell(row["a"]), _cell(row["b"]))
+            out.print(table)
+        else:
+            out.print(f"parameters: all {unchanged} unchanged", markup=False, highlight=False)
         table = Table(title="Metrics", title_justify="left")
         for name in ("Metric", "A", "B", "Delta (B - A)"):
             table.add_column(name, justify="left" if name == "Metric" else "right")

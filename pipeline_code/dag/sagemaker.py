@@ -114,7 +114,6 @@ class SageMakerTarget:
     retry: RetrySettings = RetrySettings()
     inference_instance_types: tuple[str, ...] = ("ml.m5.large",)
     transform_instance_types: tuple[str, ...] = ("ml.m5.large",)
-    description: str = ""
 
     def __post_init__(self) -> None:
         if bool(self.subnet_ids) != bool(self.security_group_ids):

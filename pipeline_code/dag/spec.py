@@ -174,6 +174,8 @@ class PipelineDefinition:
       "evaluation", "metrics.json")``.
     - ``batch_predict``: dotted path of ``fn(model_dir: Path, input_path: Path, output_path: Path) -> dict``
       used by ``mlops predict <model>`` on a published ``model/`` folder.
+    - ``report_sections``: dotted path of ``fn(run_dir: Path) -> list[ReportSection]``, the model's own sections of
+      the run's ``report.html`` (``pipeline_code.dag.report``); empty: the generic sections only.
     - ``quality_gate``: what decides registration (see :class:`QualityGate`).
     """
 
@@ -182,5 +184,6 @@ class PipelineDefinition:
     external_inputs: tuple[str, ...] = ()
     publish: Mapping[str, PublishedArtifact] = field(default_factory=dict)
     batch_predict: str = ""
+    report_sections: str = ""
     description: str = ""
     quality_gate: QualityGate | None = None

@@ -84,7 +84,6 @@ class DagPipeline(Construct):
             resources=dict(jobs.per_step),
             subnet_ids=jobs.subnet_ids,
             security_group_ids=jobs.security_group_ids,
-            description=description,
         )
         self.definition: dict[str, Any] = render_definition(plan, self.target)
         self.pipeline = sagemaker.CfnPipeline(

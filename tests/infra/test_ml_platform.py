@@ -208,3 +208,24 @@ def test_assets_step_image_from_the_repo_dockerfile_code_as_a_zip(synthesized) -
     assert len(code) == 1
     staged_code = (manifest_path.parent / code[0]["source"]["path"]).resolve()
     assert (staged_code / "dag" / "container.py").is_file() and not list(staged_code.rglob("__pycache__"))
+
+
+def test_job_volumes_can_use_the_stage_key_through_sagemaker_grants_only(synthesized) -> None:
+    data = synthesized.template("dev", "data").to_json()
+    (_, key) = _one(data, "AWS::KMS::Key")
+    statements = {s["Sid"]: s for s in key["Properties"]["KeyPolicy"]["Statement"]}
+    grants = statements["GrantsForSageMakerResources"]
+    assert sorted(_as_list(grants["Action"])) == ["kms:CreateGrant", "kms:DescribeKey"]
+    assert grants["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
+    assert "sagemaker." in json.dumps(grants["Condition"]["StringEquals"]["kms:ViaService"])
+    identity = synthesized.template("dev", "identity").to_json()
+    role_policy = json.dumps(identity)
+    assert '"Sid": "EncryptJobVolumes"' in role_policy or "EncryptJobVolumes" in role_policy
+    (statement,) = [
+        s
+        for r in _resources(identity, "AWS::IAM::ManagedPolicy").values()
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "EncryptJobVolumes"
+    ]
+    assert statement["Action"] == "kms:CreateGrant"
+    assert statement["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
