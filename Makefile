@@ -39,7 +39,7 @@ lint: setup ## ruff lint and format check
 	$(PY) -m ruff format --check .
 
 typecheck: setup ## mypy on the app and the pipeline code
-	$(PY) -m mypy app.py stacks pipeline_code scripts benchmarks
+	$(PY) -m mypy app.py stacks pipeline_code mlops_sdk scripts benchmarks
 
 pytest: setup ## the test suite (synth once per session, cfn-lint, moto, hypothesis, deploy smoke)
 	scripts/run_pytest.sh $(PYTEST_ARGS)

@@ -23,6 +23,7 @@ from stacks.constructs.grantee import ManagedPolicyGrantee
 from stacks.constructs.platform_key import PlatformKey
 from stacks.constructs.secure_bucket import AccessLogsBucket, ReplicationTarget, SecureBucket
 from stacks.nag import IAM_WILDCARDS, S3_REPLICATION, S3_SSE_KMS, suppress
+from stacks.outputs import sdk_output
 from stacks.settings import StageSettings
 
 
@@ -128,6 +129,34 @@ class DataFoundationStack(Stack):
         self.model_artifacts_bucket = self.data_buckets[MODEL_ARTIFACTS.construct_id]
         self.edge_deployments_bucket = self.data_buckets[EDGE_DEPLOYMENTS.construct_id]
         self.pipeline_artifacts_bucket = self.data_buckets[PIPELINE_ARTIFACTS.construct_id]
+        self._pin_cross_stack_exports()
+        self._publish_sdk_outputs(settings)
+
+    def _pin_cross_stack_exports(self) -> None:
+        """Declare the exports the identity and budget stacks consume, in a fixed order.
+
+        CDK otherwise adds them in the order it discovers references, and that order follows token numbering, so
+        one more token anywhere in the app (an output, a stack) can reorder them between two synths of the same
+        code. ``export_value`` gives each the name CDK's automatic reference would, so consumers reuse it.
+        """
+        self.export_value(self.raw_data_bucket.bucket_arn)
+        self.export_value(self.key.key_arn)
+        for bucket in (
+            self.processed_features_bucket,
+            self.model_artifacts_bucket,
+            self.edge_deployments_bucket,
+            self.pipeline_artifacts_bucket,
+        ):
+            self.export_value(bucket.bucket_arn)
+
+    def _publish_sdk_outputs(self, settings: StageSettings) -> None:
+        """What the platform SDK's config needs from this stack (see mlops_sdk/outputs.py)."""
+        sdk_output(self, settings=settings, key="StageResourcePrefix", value=settings.resource_prefix)
+        sdk_output(self, settings=settings, key="StageRegion", value=self.region)
+        sdk_output(self, settings=settings, key="PlatformKeyArn", value=self.key.key_arn)
+        for purpose in DATA_BUCKETS:
+            bucket = self.data_buckets[purpose.construct_id]
+            sdk_output(self, settings=settings, key=f"{purpose.construct_id}Name", value=bucket.bucket_name)
 
     def _replication_role(self, settings: StageSettings) -> iam.Role:
         return iam.Role(
