@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from mlops_sdk.errors import ConfigError
+
 SCHEMA_VERSION = 1
 STAGES = ("dev", "staging", "prod", "sandbox")
 
@@ -156,10 +158,10 @@ def stage_names(stage: str, *, project: str = "mlops", owner: str | None = None)
     """(stage construct ID, resource prefix) of a stage, as the CDK app derives them (``stacks/settings.py``):
     ``("Dev", "mlops-dev")``, or for a sandbox ``("Sandbox-alice", "mlops-sbx-alice")``."""
     if stage not in STAGES:
-        raise ValueError(f"unknown stage {stage!r} (stages: {', '.join(STAGES)})")
+        raise ConfigError(f"unknown stage {stage!r} (stages: {', '.join(STAGES)})")
     if stage != "sandbox":
         return stage.capitalize(), f"{project}-{stage}"
     if not owner:
-        raise ValueError("the sandbox stage needs its owner (--owner): sandboxes are named after their owner")
+        raise ConfigError("the sandbox stage needs its owner (--owner): sandboxes are named after their owner")
     instance = re.sub(r"[^a-z0-9]+", "-", owner.lower()).strip("-")[:16].strip("-")
     return f"Sandbox-{instance}", f"{project}-sbx-{instance}"

@@ -9,7 +9,7 @@ class MlopsSdkError(Exception):
     """Base of every error the SDK raises on purpose."""
 
 
-class ConfigError(MlopsSdkError):
+class ConfigError(MlopsSdkError, ValueError):
     """The platform config, an override or an environment variable is missing or invalid (names what and where)."""
 
 
@@ -131,7 +131,8 @@ def map_client_error(error: Any, *, operation: str, resource: str = "") -> AwsOp
     code = str(details.get("Code", ""))
     message = str(details.get("Message", "")) or str(error)
     what = f"{operation}" + (f" ({resource})" if resource else "")
-    if code == "ValidationException" and ("does not exist" in message or "not found" in message.lower()):
+    lowered = message.lower()
+    if code == "ValidationException" and any(s in lowered for s in ("does not exist", "not found", "could not find")):
         code = "ResourceNotFound"  # SageMaker reports unknown pipelines and endpoints as validation errors
     if code in _BY_CODE:
         cls = _BY_CODE[code][0]

@@ -211,6 +211,20 @@ class Session:
         )
         return PipelineExecution(pipeline_name=pipeline, arn=str(response["PipelineExecutionArn"]))
 
+    def pipeline_parameters(self, name: str) -> dict[str, Any]:
+        """The parameters platform pipeline ``name`` declares, with their defaults (None when it has none)."""
+        pipeline = self.config.pipeline_name(name)
+        response = self._call(
+            "sagemaker:DescribePipeline", pipeline, self.client("sagemaker").describe_pipeline, PipelineName=pipeline
+        )
+        try:
+            definition = json.loads(response.get("PipelineDefinition") or "{}")
+            return {str(p["Name"]): p.get("DefaultValue") for p in definition.get("Parameters", [])}
+        except (json.JSONDecodeError, TypeError, KeyError, AttributeError):
+            raise InvalidRequestError(
+                f"pipeline {pipeline}: its definition is not JSON with Parameters", operation="DescribePipeline"
+            ) from None
+
     def _declared_parameters(self, pipeline: str) -> list[str] | None:
         """Parameter names of a pipeline's definition (None when the definition cannot be read as JSON)."""
         response = self._call(

@@ -62,7 +62,7 @@ class Requests:
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     def hook(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        self.calls.append((model.name, json.loads(json.dumps(params, default=str))))
+        self.calls.append((model.name, json.loads(json.dumps(params, default=_plain))))
 
     def of(self, operation: str) -> list[dict[str, Any]]:
         return [params for name, params in self.calls if name == operation]
@@ -103,3 +103,7 @@ def adherence_pipeline(boto_session: boto3.session.Session) -> str:
         PipelineName=name, RoleArn=EXECUTION_ROLE, PipelineDefinition=json.dumps(definition)
     )
     return name
+
+
+def _plain(value: Any) -> Any:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
