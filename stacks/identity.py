@@ -180,6 +180,10 @@ class IdentityStack(Stack):
         engineer.allow("ReadPipelines", actions.PIPELINE_READ, [self._sm("pipeline", f"{self._prefix}-*")])
         engineer.allow("ListAndSearch", [*actions.LIST_AND_SEARCH, "cloudwatch:GetMetricData"], ["*"])
 
+        # The platform SDK's audit trail: whoever changes something through it appends a line.
+        for role in (sagemaker, scientist, engineer):
+            data.audit_log_group.grant_write(role.grantee)
+
         self.sagemaker_execution_role: iam.IRole = sagemaker.role
         self.lambda_execution_role: iam.IRole = lambda_.role
         self.data_scientist_role: iam.IRole = scientist.role

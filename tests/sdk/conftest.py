@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 
 from mlops_sdk import admin
-from tests.sdk.helpers import EXECUTION_ROLE, PREFIX, REGION, write_outputs
+from tests.sdk.helpers import AUDIT_LOG_GROUP, EXECUTION_ROLE, PREFIX, REGION, write_outputs
 
 
 @pytest.fixture
@@ -82,6 +82,7 @@ def requests() -> Requests:
 def boto_session(aws: None, requests: Requests) -> boto3.session.Session:
     """A boto3 session whose clients report every request to ``requests`` (moto answers them)."""
     session = boto3.session.Session(region_name=REGION)
+    session.client("logs").create_log_group(logGroupName=AUDIT_LOG_GROUP)  # as the DataFoundation stack creates it
     session.events.register("provide-client-params.*.*", requests.hook)
     return session
 

@@ -12,6 +12,7 @@ PREFIX = "mlops-dev"
 KEY_ID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{KEY_ID}"
 ROLE_PATH = "mlops/dev"
+AUDIT_LOG_GROUP = "/mlops/dev/sdk-audit"
 EXECUTION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/{ROLE_PATH}/Dev-Identity-SageMakerExecutionRole6A1B2C3D-Q1W2E3R4"
 
 
@@ -37,6 +38,7 @@ def dev_outputs(*, key_arn: str = KEY_ARN) -> dict[str, dict[str, str]]:
             "ModelArtifactsBucketName": bucket("models"),
             "EdgeDeploymentsBucketName": bucket("edge"),
             "PipelineArtifactsBucketName": bucket("artifacts"),
+            "AuditLogGroupName": AUDIT_LOG_GROUP,
             "ExportsOutputFnGetAttPlatformKey1C4A1A63Arn5E1B2C3D": key_arn,
         },
         "Dev-Identity": {

@@ -96,8 +96,7 @@ def _leaves(value: object) -> list[object]:
 
 
 def test_lines_go_to_cloudwatch_logs_when_configured(tmp_path: Path, boto_session):
-    logs = boto_session.client("logs")
-    logs.create_log_group(logGroupName="/mlops/dev/sdk-audit")
+    logs = boto_session.client("logs")  # the group exists, as the DataFoundation stack creates it
     audit = trail(tmp_path, logs_client=logs, log_group="/mlops/dev/sdk-audit")
     audit.record("sagemaker:CreateFeatureGroup", {"FeatureGroupName": "g"}, result_arn="arn:g")
     audit.record("sagemaker:CreateFeatureGroup", {"FeatureGroupName": "h"}, result_arn="arn:h")
@@ -118,11 +117,10 @@ def test_a_cloudwatch_failure_is_recorded_locally_and_warned(tmp_path: Path, bot
 
 
 def test_the_session_sends_audit_lines_to_the_configured_group(config_path, boto_session, tmp_path, adherence_pipeline):
-    boto_session.client("logs").create_log_group(logGroupName="/mlops/dev/sdk-audit")
-    session = Session(
+    session = Session(  # the exported config names the stage's audit group (AuditLogGroupName output)
         stage="dev",
         config_path=config_path,
-        environ={"MLOPS_AUDIT__LOG_GROUP": "/mlops/dev/sdk-audit"},
+        environ={},
         boto_session=boto_session,
         audit_path=tmp_path / "a.jsonl",
     )

@@ -47,6 +47,7 @@ def test_outputs_sit_in_the_stacks_that_own_the_resources(synthesized):
         "ModelArtifactsBucketName",
         "EdgeDeploymentsBucketName",
         "PipelineArtifactsBucketName",
+        "AuditLogGroupName",
     }
     assert {k for k in outputs["Identity"] if CDK_OWN not in k} == {
         "SageMakerExecutionRoleArn",
@@ -92,3 +93,55 @@ def test_output_families_map_pascal_names_to_kebab_names():
 def test_a_key_outside_the_contract_fails_at_synth_with_the_convention():
     with pytest.raises(ValueError, match=r"'PlatformKeyARN' is not part of the SDK's output contract.*PipelineName"):
         description_of("PlatformKeyARN")
+
+
+def test_the_audit_log_group_is_encrypted_retained_and_writable_by_the_sdk_roles(synthesized):
+
+    data = synthesized.template("dev", "data")
+    data.has_resource(
+        "AWS::Logs::LogGroup",
+        {
+            "Properties": {
+                "LogGroupName": "/mlops/dev/sdk-audit",
+                "KmsKeyId": {"Fn::GetAtt": ["PlatformKey1C4A1A63", "Arn"]},
+                "RetentionInDays": 2192,
+            },
+            "DeletionPolicy": "Retain",
+        },
+    )
+    assert set(data.find_resources("AWS::Logs::LogGroup")) == {"SdkAuditLogGroup3977FCA3"}  # stateful: ID pinned
+    key_policy = data.find_resources("AWS::KMS::Key")["PlatformKey1C4A1A63"]["Properties"]["KeyPolicy"]
+    (statement,) = [s for s in key_policy["Statement"] if s.get("Sid") == "EncryptionByCloudWatchLogs"]
+    assert "*" not in "".join(statement["Action"])
+    assert statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":logs:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":log-group:/mlops/dev/sdk-audit",
+            ],
+        ]
+    }
+    sandbox = synthesized.template("sandbox", "data")
+    sandbox.has_resource("AWS::Logs::LogGroup", {"Properties": {"RetentionInDays": 30}, "DeletionPolicy": "Delete"})
+
+    identity = synthesized.template("dev", "identity")
+    writers = [
+        logical
+        for logical, policy in identity.find_resources("AWS::IAM::ManagedPolicy").items()
+        if any(
+            s.get("Action") == ["logs:CreateLogStream", "logs:PutLogEvents"]
+            and "SdkAuditLogGroup" in str(s.get("Resource"))
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        )
+    ]
+    assert sorted(w.split("Permissions")[0] for w in writers) == [
+        "DataScientistRole",
+        "MlEngineerRole",
+        "SageMakerExecutionRole",
+    ]
