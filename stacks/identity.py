@@ -181,8 +181,8 @@ class IdentityStack(Stack):
         engineer.allow("ListAndSearch", [*actions.LIST_AND_SEARCH, "cloudwatch:GetMetricData"], ["*"])
 
         # The platform SDK's audit trail: whoever changes something through it appends a line.
-        for role in (sagemaker, scientist, engineer):
-            data.audit_log_group.grant_write(role.grantee)
+        for writer in (sagemaker, scientist, engineer):
+            data.audit_log_group.grant_write(writer.grantee)
 
         self.sagemaker_execution_role: iam.IRole = sagemaker.role
         self.lambda_execution_role: iam.IRole = lambda_.role
