@@ -76,7 +76,7 @@ def export(
     config = PlatformConfig.model_validate(data)
     if config.resource_prefix != prefix:
         raise ConfigError(f"{source}: the outputs are of {config.resource_prefix!r}, expected {prefix!r}")
-    path = (out or default_config_path(stage, owner=owner)).expanduser()
+    path = (out or default_config_path(stage, environ=environ)).expanduser()
     encryption = _encryption(
         encrypt, key_file=key_file, kms_key=kms_key, config=config, environ=environ, boto_session=boto_session
     )
@@ -137,7 +137,7 @@ def show(
     boto_session: Any = None,
 ) -> Resolved:
     """The resolved config of a stage with where each value came from (KMS only to decrypt a KMS-encrypted file)."""
-    config_path = (path or default_config_path(stage)).expanduser()
+    config_path = (path or default_config_path(stage, environ=environ)).expanduser()
     admin = read_config(config_path, environ=environ, key_file=key_file, kms_factory=kms_factory(boto_session))
     if admin.get("stage") != stage:
         raise ConfigError(f"{config_path}: describes stage {admin.get('stage')!r}, not {stage!r}")
@@ -157,7 +157,7 @@ def rotate(
     """Re-encrypt a stage's config under a new key file or KMS key (``platform``: the stage's key)."""
     if (new_key_file is None) == (new_kms_key is None):
         raise ConfigError("rotate-key needs exactly one of --new-key-file or --new-kms-key")
-    config_path = (path or default_config_path(stage)).expanduser()
+    config_path = (path or default_config_path(stage, environ=environ)).expanduser()
     factory = kms_factory(boto_session)
     new_source: crypto.KeySource
     if new_key_file is not None:

@@ -25,10 +25,18 @@ from mlops_sdk.outputs import EXPORT_SEPARATOR, LIST_OUTPUTS, OUTPUTS, OutputSpe
 CONFIG_DIR = Path("~/.config/mlops")
 
 
-def default_config_path(stage: str, *, config_dir: Path | None = None, owner: str | None = None) -> Path:
-    """``~/.config/mlops/<stage>.yaml`` (``sandbox-<owner>.yaml`` for a sandbox)."""
-    name = stage if stage != "sandbox" or not owner else f"sandbox-{stage_names(stage, owner=owner)[0][8:]}"
-    return (config_dir or CONFIG_DIR).expanduser() / f"{name}.yaml"
+CONFIG_FILE_ENV = "MLOPS_CONFIG_FILE"
+CONFIG_DIR_ENV = "MLOPS_CONFIG_DIR"
+
+
+def default_config_path(stage: str, *, environ: Mapping[str, str] | None = None) -> Path:
+    """Where a stage's config lives unless a path is given: ``$MLOPS_CONFIG_FILE``, else
+    ``$MLOPS_CONFIG_DIR/<stage>.yaml``, else ``~/.config/mlops/<stage>.yaml`` (a user's sandbox: ``sandbox.yaml``)."""
+    env = environ or {}
+    if env.get(CONFIG_FILE_ENV):
+        return Path(env[CONFIG_FILE_ENV]).expanduser()
+    folder = Path(env[CONFIG_DIR_ENV]) if env.get(CONFIG_DIR_ENV) else CONFIG_DIR
+    return folder.expanduser() / f"{stage}.yaml"
 
 
 def sagemaker_defaults_path(config_path: Path) -> Path:

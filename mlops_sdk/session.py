@@ -39,8 +39,6 @@ from mlops_sdk.export import default_config_path, sagemaker_defaults
 from mlops_sdk.resolve import Resolved, resolve
 from mlops_sdk.store import read_config
 
-CONFIG_FILE_ENV = "MLOPS_CONFIG_FILE"
-CONFIG_DIR_ENV = "MLOPS_CONFIG_DIR"
 AUDIT_DIR = Path("~/.local/state/mlops/audit")
 PROCESSING_ROOT = "/opt/ml/processing"
 FEATURE_NAME = re.compile(r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}$")
@@ -109,10 +107,7 @@ class Session:
     def _config_path(self, stage: str, given: Path | str | None) -> Path:
         if given is not None:
             return Path(given).expanduser()
-        if self._environ.get(CONFIG_FILE_ENV):
-            return Path(self._environ[CONFIG_FILE_ENV]).expanduser()
-        config_dir = self._environ.get(CONFIG_DIR_ENV)
-        return default_config_path(stage, config_dir=Path(config_dir) if config_dir else None)
+        return default_config_path(stage, environ=self._environ)
 
     def _resolve(self, call: Mapping[str, Any]) -> Resolved:
         return resolve(

@@ -47,7 +47,12 @@ def _parse_sets(values: list[str]) -> dict[str, Any]:
 
 
 StageOption = Annotated[str, typer.Option("--stage", help="dev, staging, prod or sandbox.")]
-FileOption = Annotated[Path | None, typer.Option("--file", help="Config file. Default: ~/.config/mlops/<stage>.yaml.")]
+FileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--file", help="Config file. Default: $MLOPS_CONFIG_FILE, $MLOPS_CONFIG_DIR/<stage>.yaml, ~/.config/mlops/."
+    ),
+]
 KeyFileOption = Annotated[
     Path | None, typer.Option("--key-file", help="Key file that opens an encrypted config (else MLOPS_CONFIG_KEY*).")
 ]
@@ -67,7 +72,9 @@ def register(app: typer.Typer, env: CliEnv) -> None:
             Path | None,
             typer.Option("--outputs", help="`cdk deploy --outputs-file` JSON. Default: read the stacks (boto3)."),
         ] = None,
-        out: Annotated[Path | None, typer.Option("--out", help="Default: ~/.config/mlops/<stage>.yaml.")] = None,
+        out: Annotated[
+            Path | None, typer.Option("--out", help="Default: as --file of `show`: ~/.config/mlops/<stage>.yaml.")
+        ] = None,
         project: Annotated[str, typer.Option(help="The project of the stage's config.")] = "mlops",
         owner: Annotated[str | None, typer.Option(help="Owner of a sandbox stage.")] = None,
         region: Annotated[str | None, typer.Option(help="Region of the stacks (without --outputs).")] = None,
@@ -154,9 +161,9 @@ def register(app: typer.Typer, env: CliEnv) -> None:
             out_console.print(text, markup=False, highlight=False, end="")
             return
         table = Table(title=f"{resolved.config.resource_prefix}: resolved config", title_justify="left")
-        table.add_column("Parameter")
-        table.add_column("Value")
-        table.add_column("From")
+        table.add_column("Parameter", no_wrap=True)
+        table.add_column("Value", overflow="fold")  # ARNs and bucket names are shown whole, never cut
+        table.add_column("From", overflow="fold")
         styles = {"runtime": "magenta", "environment": "yellow", "admin config": "green", "built-in default": "dim"}
         for path, value, origin in rows:
             shown = json.dumps(value) if not isinstance(value, str) else value

@@ -153,3 +153,13 @@ def test_export_encrypted_under_the_stage_kms_key_then_rotate(tmp_path: Path, bo
     assert json.loads(out.read_bytes())["key"]["encrypted_data_key"] != first  # a fresh data key
     shown = mlops("config", "show", "--stage", "dev", "--file", str(out), "--json")
     assert json.loads(shown.output)["kms"]["key_arn"] == key_arn
+
+
+def test_the_config_folder_can_come_from_the_environment(tmp_path: Path, clean_env):
+    outputs = write_outputs(tmp_path / "outputs.json")
+    env = {"MLOPS_CONFIG_DIR": str(tmp_path / "team-configs")}
+    assert mlops("config", "export", "--stage", "dev", "--outputs", str(outputs), env=env).exit_code == 0
+    assert (tmp_path / "team-configs" / "dev.yaml").is_file()
+    result = mlops("config", "show", "--stage", "dev", "--json", env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["stage"] == "dev"
