@@ -149,8 +149,9 @@ class KmsKey:
             response = self.kms.generate_data_key(KeyId=self.key_id, KeySpec="AES_256", EncryptionContext=dict(context))
         except Exception as exc:
             raise EncryptedConfigError(
-                f"KMS GenerateDataKey with {self.key_id} failed: {_aws_message(exc)}; you need kms:GenerateDataKey "
-                "on that key (the stage's persona roles may only decrypt: an administrator exports encrypted configs)"
+                f"KMS GenerateDataKey with {self.key_id} failed: {_aws_message(exc)}; encrypting needs "
+                "kms:GenerateDataKey on that key (on the stage key only its execution roles have it): pass "
+                "--kms-key with a key you may use; reading the file later needs only kms:Decrypt"
             ) from exc
         return bytes(response["Plaintext"]), {
             "source": "kms",

@@ -194,6 +194,9 @@ def resolve(
     """
     runtime_flat = {k: v for k, v in (runtime or {}).items() if v is not None}
     _check_paths(runtime_flat, "runtime arguments")
+    for path, value in runtime_flat.items():
+        if isinstance(value, str) and _kind(BY_PATH[path].annotation) != "scalar":
+            runtime_flat[path] = parse_env_value(BY_PATH[path], value)  # `--set network.subnet_ids=a,b`
     env_flat = environment_layer(environ or {})
     admin_flat = dict(_flatten(admin or {}))
     _check_paths(admin_flat, admin_source)

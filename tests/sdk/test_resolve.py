@@ -199,3 +199,16 @@ def test_an_unknown_key_in_the_admin_config_is_named_with_its_file():
     admin["training"] = {"instance_typo": "ml.m5.large"}
     with pytest.raises(ConfigError, match=r"dev\.yaml: unknown parameter\(s\): training\.instance_typo"):
         resolve(admin=admin, admin_source="dev.yaml")
+
+
+def test_runtime_text_for_lists_and_maps_is_parsed_like_the_environment():
+    resolved = resolve(
+        admin=admin_config(),
+        runtime={
+            "network.subnet_ids": "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
+            "network.security_group_ids": ("sg-0123456789abcdef0",),
+            "pipelines": '{"adherence": "x-adherence"}',
+        },
+    )
+    assert resolved.config.network.subnet_ids == ("subnet-0123456789abcdef0", "subnet-0123456789abcdef1")
+    assert resolved.config.pipelines == {"adherence": "x-adherence"}
