@@ -31,7 +31,7 @@ setup: $(VENV)/.setup-done node_modules/.setup-done ## create .venv (uv, pinned)
 
 synth: setup ## synthesize every stage into cdk.out with the cdk-nag packs (fails on any unsuppressed finding)
 	rm -rf cdk.out
-	$(CDK) synth --quiet -c stages=$(STAGES)
+	$(CDK) synth --quiet --no-notices -c stages=$(STAGES)
 	$(PY) -m scripts.platform_report --cdk-out cdk.out
 
 lint: setup ## ruff lint and format check

@@ -100,6 +100,9 @@ def print_run(run_dir: Path) -> None:
     gate = metrics.get("quality_gate")
     if gate:
         print(f"quality gate: {json.dumps(gate)}")
+    report = run_dir / "report.html"
+    if report.is_file():
+        print(f"\nrun report (open in a browser): {report.resolve()}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 UV_VERSION = "0.13.8"
@@ -41,20 +41,25 @@ PIP_TO_UV = {
 
 def pip_settings(python: str) -> dict[str, str]:
     """pip's effective settings (files of every level, then ``PIP_*`` variables, which win, as in pip)."""
-    settings: dict[str, str] = {}
     try:
         listing = subprocess.run(
             [python, "-m", "pip", "config", "list"], capture_output=True, text=True, check=False, timeout=60
         ).stdout
     except (OSError, subprocess.TimeoutExpired):
         listing = ""
+    return parse_pip_config(listing, os.environ)
+
+
+def parse_pip_config(listing: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The settings uv needs from ``pip config list`` output (``global.index-url='...'`` lines) and ``PIP_*``."""
+    settings: dict[str, str] = {}
     for line in listing.splitlines():
         name, _, value = line.partition("=")
         key = name.rsplit(".", 1)[-1]
         if key in PIP_TO_UV and name.split(".", 1)[0] in {"global", "install", ":env:"}:
             settings[key] = value.strip().strip("'\"")
     for key in PIP_TO_UV:
-        env_value = os.environ.get("PIP_" + key.upper().replace("-", "_"))
+        env_value = environ.get("PIP_" + key.upper().replace("-", "_"))
         if env_value:
             settings[key] = env_value
     return settings

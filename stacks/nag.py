@@ -87,3 +87,13 @@ def nag_errors(assembly: cx_api.CloudAssembly) -> list[NagFinding]:
             if message.level == cx_api.SynthesisMessageLevel.ERROR:
                 findings.append(NagFinding(path=message.id, message=str(message.entry.data)))
     return findings
+
+
+def synth_warnings(assembly: cx_api.CloudAssembly) -> list[NagFinding]:
+    """Every warning annotation in the assembly (CDK's own, e.g. an unsettled feature flag); the synth keeps none."""
+    return [
+        NagFinding(path=message.id, message=str(message.entry.data))
+        for stack in assembly.stacks_recursively
+        for message in stack.messages
+        if message.level == cx_api.SynthesisMessageLevel.WARNING
+    ]

@@ -7,6 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Every Hypothesis failure prints its @reproduce_failure blob, and no property fails for being slow on a busy machine
+# (timing is what benchmarks measure). scripts/run_pytest.sh draws a fresh --hypothesis-seed per run and prints it.
+settings.register_profile("project", print_blob=True, deadline=None)
+settings.load_profile("project")
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -19,4 +25,6 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory):
     """Every stage synthesized once per session (with the cdk-nag packs); see ``tests/synth.py``."""
     from tests.synth import synth_all  # imported here: tests that never synthesize do not start jsii
 
-    return synth_all(tmp_path_factory.mktemp("cdk.out"))
+    synthesized = synth_all(tmp_path_factory.mktemp("cdk.out"), independent_outdir=tmp_path_factory.mktemp("cdk.app"))
+    synthesized.start_cfn_lint()
+    return synthesized

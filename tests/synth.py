@@ -7,14 +7,17 @@ a stack adds assertions, not another synth.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aws_cdk import Stack
 from aws_cdk.assertions import Template
 
 import app as cdk_app
-from stacks.nag import NagFinding, nag_errors
+from stacks.nag import NagFinding, nag_errors, synth_warnings
 from stacks.settings import STAGES, StageSettings
 from stacks.stage import MlopsStage
 
@@ -24,6 +27,36 @@ class SynthesizedApp:
     outdir: Path
     stages: dict[str, MlopsStage]
     findings: list[NagFinding]
+    warnings: list[NagFinding]
+    # `python app.py` in another process, started before the in-process synth so the two overlap on two cores;
+    # another process means another jsii kernel (another temporary path), which is what a second `cdk synth` sees.
+    independent: subprocess.Popen[str] | None = field(default=None, repr=False)
+    independent_outdir: Path | None = None
+    # cfn-lint over every template, started as soon as the templates exist; tests on the templates run meanwhile.
+    lint: subprocess.Popen[str] | None = field(default=None, repr=False)
+
+    def start_cfn_lint(self) -> None:
+        cfn_lint = Path(sys.executable).parent / "cfn-lint"
+        regions = sorted({stack.region for stage in self.stages for stack in self.stacks(stage)})
+        cmd = [str(cfn_lint), "--regions", *regions, "--format", "parseable", *map(str, self.template_files())]
+        self.lint = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def cfn_lint_result(self) -> tuple[int, str]:
+        """cfn-lint's exit code (a bit mask: 1 fatal, 2 errors, 4 warnings, 8 informational) and its output."""
+        if self.lint is None:
+            self.start_cfn_lint()
+        assert self.lint is not None
+        output, _ = self.lint.communicate(timeout=600)
+        return self.lint.returncode, output
+
+    def independent_synth(self) -> dict[str, bytes]:
+        """Wait for the independent synth and return its files (``all_files`` layout)."""
+        assert self.independent is not None and self.independent_outdir is not None
+        _, stderr = self.independent.communicate(timeout=600)
+        if self.independent.returncode != 0:
+            raise AssertionError(f"python app.py exited {self.independent.returncode}:\n{stderr}")
+        out = self.independent_outdir
+        return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
     def template(self, stage: str, stack: str) -> Template:
         return Template.from_stack(getattr(self.stages[stage], stack))
@@ -35,6 +68,10 @@ class SynthesizedApp:
         """Every stack of ``stage``, in construct order (new stacks are picked up without listing them)."""
         return [child for child in self.stages[stage].node.children if isinstance(child, Stack)]
 
+    def all_files(self) -> dict[str, bytes]:
+        """Every file of the cloud assembly (templates, manifests, tree, metadata, assets) by relative path."""
+        return {str(p.relative_to(self.outdir)): p.read_bytes() for p in sorted(self.outdir.rglob("*")) if p.is_file()}
+
     def template_files(self) -> list[Path]:
         return sorted(self.outdir.glob("assembly-*/*.template.json"))
 
@@ -42,9 +79,31 @@ class SynthesizedApp:
         return {str(p.relative_to(self.outdir)): json.loads(p.read_text()) for p in self.template_files()}
 
 
-def synth_all(outdir: Path) -> SynthesizedApp:
+def start_app_synth(outdir: Path) -> subprocess.Popen[str]:
+    """``python app.py`` (every stage, the shipped config) into ``outdir``, in the background."""
+    env = {**os.environ, "CDK_OUTDIR": str(outdir), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    env.pop("CDK_CONTEXT_JSON", None)
+    return subprocess.Popen(
+        [sys.executable, str(Path(cdk_app.__file__))],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def synth_all(outdir: Path, *, independent_outdir: Path | None = None) -> SynthesizedApp:
+    """Synthesize every stage in this process; with ``independent_outdir``, also start ``python app.py`` into it."""
+    independent = start_app_synth(independent_outdir) if independent_outdir is not None else None
     app = cdk_app.new_app(outdir=str(outdir))
     settings: list[StageSettings] = [cdk_app.load_stage_settings(stage) for stage in STAGES]
     stages = cdk_app.build_app(app, settings)
     assembly = app.synth()
-    return SynthesizedApp(outdir=outdir, stages={s.settings.stage: s for s in stages}, findings=nag_errors(assembly))
+    return SynthesizedApp(
+        outdir=outdir,
+        stages={s.settings.stage: s for s in stages},
+        findings=nag_errors(assembly),
+        warnings=synth_warnings(assembly),
+        independent=independent,
+        independent_outdir=independent_outdir,
+    )

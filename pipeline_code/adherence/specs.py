@@ -235,5 +235,6 @@ DEFINITION = PipelineDefinition(
     external_inputs=("raw_data",),
     publish=PUBLISH,
     batch_predict=BATCH_PREDICT,
+    report_sections=f"{_PACKAGE}.report:sections",
     description="30-day readmission risk of diabetic inpatient encounters (UCI Diabetes 130-US hospitals).",
 )

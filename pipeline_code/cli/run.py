@@ -23,12 +23,15 @@ from pipeline_code.cli.common import (
     load_definition,
     usage_error,
 )
-from pipeline_code.dag.assembler import PipelineAssembler
+from pipeline_code.dag.assembler import PipelineAssembler, PipelinePlan
 from pipeline_code.dag.cache import StepCache
+from pipeline_code.dag.catalog import CatalogError, load_object
 from pipeline_code.dag.errors import DagError, ParameterError
 from pipeline_code.dag.local import ExecutorError, LocalExecutor, RunResult
 from pipeline_code.dag.manifest import StepStatus
 from pipeline_code.dag.progress import ConsoleProgress
+from pipeline_code.dag.report import write_report
+from pipeline_code.dag.spec import PipelineDefinition
 
 
 def check_data(path: Path) -> Path:
@@ -120,6 +123,19 @@ def _print_run_summary(result: RunResult, out: Console) -> None:
     out.print(f"manifest:  {result.manifest_path}", markup=False, highlight=False, soft_wrap=True)
 
 
+def _write_report(
+    definition: PipelineDefinition, plan: PipelinePlan, result: RunResult, out: Console, err: Console
+) -> None:
+    """``report.html`` for every run, failed ones included; a report that cannot be written never changes the exit."""
+    try:
+        sections = load_object(definition.report_sections) if definition.report_sections else None
+        path = write_report(plan, result.manifest, result.run_dir, sections)
+    except (CatalogError, OSError) as exc:
+        err.print(f"Warning: report.html not written: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return
+    out.print(f"report:    {path}", markup=False, highlight=False, soft_wrap=True)
+
+
 def register(app: typer.Typer, env: CliEnv) -> None:
     @app.command("run")
     def run_command(
@@ -195,5 +211,6 @@ def register(app: typer.Typer, env: CliEnv) -> None:
         if out is None:
             _point_latest(result.run_dir)
         _print_run_summary(result, out_console)
+        _write_report(definition, plan, result, out_console, err_console)
         if not result.succeeded:
             fail(result.error or "the run failed", err_console)

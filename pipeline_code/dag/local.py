@@ -263,11 +263,12 @@ class LocalExecutor:
         try:
             ctx.root.mkdir(parents=True, exist_ok=True)
             record.inputs = self._materialise_inputs(step, ctx)
+            record.code_sha256 = code_digest(step_code_folders(step.entry_point))
             key = step_cache_key(
                 step_type=step.step_type,
                 job_type=step.job_type.value,
                 entry_point=step.entry_point,
-                code=code_digest(step_code_folders(step.entry_point)),
+                code=record.code_sha256,
                 inputs={name: rec.files for name, rec in record.inputs.items()},
                 parameters=step.parameters,
                 outputs=output_names,

@@ -75,6 +75,7 @@ class StepRecord:
     finished_at: str | None = None
     duration_s: float | None = None
     cache_key: str | None = None
+    code_sha256: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, InputRecord] = field(default_factory=dict)
     outputs: dict[str, tuple[FileRecord, ...]] = field(default_factory=dict)
@@ -91,6 +92,7 @@ class StepRecord:
             "finished_at": self.finished_at,
             "duration_s": self.duration_s,
             "cache_key": self.cache_key,
+            "code_sha256": self.code_sha256,
             "parameters": self.parameters,
             "metrics": self.metrics,
             "inputs": {name: record.to_dict() for name, record in self.inputs.items()},

@@ -138,6 +138,8 @@ class PipelineDefinition:
       "evaluation", "metrics.json")``.
     - ``batch_predict``: dotted path of ``fn(model_dir: Path, input_path: Path, output_path: Path) -> dict``
       used by ``mlops predict <model>`` on a published ``model/`` folder.
+    - ``report_sections``: dotted path of ``fn(run_dir: Path) -> list[ReportSection]``, the model's own sections of
+      the run's ``report.html`` (``pipeline_code.dag.report``); empty: the generic sections only.
     """
 
     name: str
@@ -145,4 +147,5 @@ class PipelineDefinition:
     external_inputs: tuple[str, ...] = ()
     publish: Mapping[str, PublishedArtifact] = field(default_factory=dict)
     batch_predict: str = ""
+    report_sections: str = ""
     description: str = ""

@@ -255,3 +255,30 @@ def test_default_app_and_catalog() -> None:
     assert DEFAULT_CATALOG.get("adherence").definition == "pipeline_code.adherence.specs:DEFINITION"
     assert (find_project_root() / DEFAULT_CATALOG.get("adherence").default_data).is_file()
     assert app.info.name == "mlops"
+
+
+def test_every_run_writes_a_self_contained_report(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = invoke(project, "run", "toy", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert f"report:    {out / 'report.html'}" in flat(result.output) or "report.html" in result.output
+    for section in ("Pipeline graph", "Steps", "Lineage"):
+        assert f"<h2>{section}</h2>" in page
+    assert page.count('<g class="node">') == 1 + 5  # the external input and the five toy steps
+    assert "<script" not in page and "<link" not in page and 'src="http' not in page
+    manifest = json.loads((out / "manifest.json").read_text())
+    for step in manifest["steps"]:
+        assert step["code_sha256"] and step["code_sha256"] in page  # lineage names the code of every step
+    assert manifest["external_inputs"]["raw_data"]["files"][0]["sha256"] in page
+
+
+def test_a_failed_run_still_writes_its_report_with_the_failure(project: Path, tmp_path: Path) -> None:
+    data = tmp_path / "rows.csv.gz"
+    data.write_bytes(gzip.compress((project / "data" / "toy.csv").read_bytes()))
+    out = tmp_path / "o"
+    result = invoke(project, "run", "toy", "--data", str(data), "--out", str(out), "--no-cache")
+    assert result.exit_code == 1
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Pipeline toy: failed" in page and "failed at step ToyIngest" in page
+    assert "skipped" in page

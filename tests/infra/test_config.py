@@ -7,11 +7,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import app as cdk_app
@@ -77,22 +78,57 @@ def test_a_document_that_is_not_a_mapping_is_rejected(document):
         parse_stage_settings(document, source="x.yaml")
 
 
-@given(
-    path=st.sampled_from([p for p, _, _ in INVALID_CASES]),
-    junk=st.one_of(
-        st.none(), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
+def _unique_percentages(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and len(set(value)) == len(value)
+        and all(isinstance(v, int) and 0 < v <= 1000 for v in value)
+    )
+
+
+# What the config accepts at a path among the junk values below, and why it is right to accept it. Any other junk
+# value must be rejected, with the full path in the error. (The earlier version of the property assumed only
+# None/[]/{} could be valid and failed at random on budget.actual_thresholds_percent = [1].)
+LEGITIMATE_JUNK: dict[tuple[str, ...], tuple[Callable[[object], bool], str]] = {
+    ("budget", "actual_thresholds_percent"): (
+        _unique_percentages,
+        "unique percentages in (0, 1000] are alert thresholds (an alert at 1 % is legitimate); [] means no alert on "
+        "actual cost, only the forecast ones",
     ),
+    ("budget", "alert_emails"): (lambda v: v == [], "no e-mail subscriber: alerts still reach the alerts topic"),
+    ("account",): (lambda v: v is None, "the account is optional: cdk deploys to the account of the credentials"),
+    ("lifecycle", "glacier_after_days"): (lambda v: v is None, "no Glacier Instant Retrieval tier"),
+    ("personas", "data_scientist_principals"): (
+        lambda v: v == [],
+        "no principal listed: principals of the deploying account may assume the role, as IAM allows",
+    ),
+    ("tags",): (lambda v: v == {}, "no extra cost-allocation tags"),
+}
+JUNK = st.one_of(
+    st.none(), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
 )
-@settings(max_examples=60, deadline=None)
-def test_any_wrongly_typed_value_is_rejected_with_its_path(path, junk):
+
+
+@given(path=st.sampled_from([p for p, _, _ in INVALID_CASES]), junk=JUNK)
+@example(path=("budget", "actual_thresholds_percent"), junk=[1])
+@example(path=("budget", "actual_thresholds_percent"), junk=[])
+@example(path=("tags",), junk={"a": 1})
+@settings(max_examples=80)
+def test_junk_is_rejected_with_its_full_path_unless_the_config_legitimately_accepts_it(path, junk):
+    accepts, _why = LEGITIMATE_JUNK.get(path, (lambda _v: False, "never"))
     raw = _with(path, junk)
-    try:
+    if accepts(junk):
         parse_stage_settings(raw, source="config/dev.yaml")
-    except ConfigError as error:
-        assert ".".join(path[:1]) in str(error)
-    else:
-        # a few junk values are legitimately valid (e.g. no tags, no alert e-mails, no glacier tier)
-        assert junk in (None, [], {}) or path in {("tags",)}
+        return
+    with pytest.raises(ConfigError) as error:
+        parse_stage_settings(raw, source="config/dev.yaml")
+    assert ".".join(path) in str(error.value)
+
+
+@pytest.mark.parametrize("path", sorted(LEGITIMATE_JUNK))
+def test_every_legitimate_junk_rule_names_a_real_setting_and_a_reason(path):
+    assert path in {p for p, _, _ in INVALID_CASES}
+    assert len(LEGITIMATE_JUNK[path][1]) > 20
 
 
 regions = st.sampled_from(["us-east-1", "us-east-2", "eu-west-1", "eu-central-1", "ap-southeast-2"])
