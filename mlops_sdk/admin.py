@@ -88,7 +88,9 @@ def export(
     )
     write_config(path, data, stage=stage, header=header, encryption=encryption)
     sm_path = None
-    if write_sagemaker_config:
+    # The SageMaker SDK reads only plain YAML: beside an encrypted config it would undo the encryption, so it is
+    # written then only when asked for by path (Session.sagemaker_session() passes the same defaults in memory).
+    if write_sagemaker_config and (encryption is None or sagemaker_config is not None):
         sm_path = (sagemaker_config or sagemaker_defaults_path(path)).expanduser()
         write_private(
             sm_path,

@@ -118,6 +118,13 @@ def register(app: typer.Typer, env: CliEnv) -> None:
         out_console.print(f"config:    {result.config_path} (from {result.source})", markup=False, highlight=False)
         if result.encrypted_with:
             out_console.print(f"encrypted: AES-256-GCM, key {result.encrypted_with}", markup=False, highlight=False)
+        if result.encrypted_with and not result.sagemaker_config_path and not no_sagemaker_config:
+            out_console.print(
+                "sagemaker: not written beside an encrypted config (the SageMaker SDK reads plain YAML only); pass "
+                "--sagemaker-config PATH to write it, or use Session(...).sagemaker_session()",
+                markup=False,
+                highlight=False,
+            )
         if result.sagemaker_config_path:
             out_console.print(
                 f"sagemaker: {result.sagemaker_config_path}\n"

@@ -110,6 +110,8 @@ def test_encrypted_export_rotate_and_wrong_key(tmp_path: Path, clean_env):
     )
     assert result.exit_code == 0, result.output
     assert "encrypted: AES-256-GCM" in result.output
+    assert "sagemaker: not written beside an encrypted config" in flat(result.output)
+    assert not (tmp_path / "dev.sagemaker.yaml").exists()  # it would hold the config's ARNs in plain text
     assert crypto.is_encrypted(out.read_bytes())
     assert mlops("config", "show", "--stage", "dev", "--file", str(out), "--key-file", str(old)).exit_code == 0
 
