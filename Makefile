@@ -41,8 +41,8 @@ lint: setup ## ruff lint and format check
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-typecheck: setup ## mypy on the app and the pipeline code
-	$(PY) -m mypy app.py stacks pipeline_code scripts benchmarks
+typecheck: setup ## mypy on the files listed in pyproject.toml (app, stacks, pipeline code, SDK, scripts, benchmarks)
+	$(PY) -m mypy
 
 pytest: setup ## the test suite (synth once per session, cfn-lint, moto, hypothesis, deploy smoke)
 	scripts/run_pytest.sh $(PYTEST_ARGS)
