@@ -14,6 +14,7 @@ from typing import Any
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from cdk_nag import RegexAppliesTo
 from constructs import Construct
@@ -23,6 +24,7 @@ from stacks.constructs.grantee import ManagedPolicyGrantee
 from stacks.constructs.platform_key import PlatformKey
 from stacks.constructs.secure_bucket import AccessLogsBucket, ReplicationTarget, SecureBucket
 from stacks.nag import IAM_WILDCARDS, S3_REPLICATION, S3_SSE_KMS, suppress
+from stacks.outputs import sdk_output
 from stacks.settings import StageSettings
 
 
@@ -130,6 +132,52 @@ class DataFoundationStack(Stack):
         self.model_artifacts_bucket = self.data_buckets[MODEL_ARTIFACTS.construct_id]
         self.edge_deployments_bucket = self.data_buckets[EDGE_DEPLOYMENTS.construct_id]
         self.pipeline_artifacts_bucket = self.data_buckets[PIPELINE_ARTIFACTS.construct_id]
+        self.audit_log_group = self._audit_log_group(settings, removal)
+        self._pin_cross_stack_exports()
+        self._publish_sdk_outputs(settings)
+
+    def _audit_log_group(self, settings: StageSettings, removal: RemovalPolicy) -> logs.LogGroup:
+        """Where the platform SDK appends its audit trail (who changed what); the identity stack lets the
+        execution and persona roles write to it. Kept six years outside sandboxes (HIPAA's documentation
+        retention); it bills only for what is stored."""
+        name = naming.audit_log_group_name(settings)
+        self.platform_key.grant_log_group_encryption(name)
+        return logs.LogGroup(
+            self,
+            "SdkAuditLogGroup",
+            log_group_name=name,
+            encryption_key=self.key,
+            retention=logs.RetentionDays.SIX_YEARS if settings.retain else logs.RetentionDays.ONE_MONTH,
+            removal_policy=removal,
+        )
+
+    def _pin_cross_stack_exports(self) -> None:
+        """Declare the exports the identity and budget stacks consume, in a fixed order.
+
+        CDK otherwise adds them in the order it discovers references, and that order follows token numbering, so
+        one more token anywhere in the app (an output, a stack) can reorder them between two synths of the same
+        code. ``export_value`` gives each the name CDK's automatic reference would, so consumers reuse it.
+        """
+        self.export_value(self.raw_data_bucket.bucket_arn)
+        self.export_value(self.key.key_arn)
+        for bucket in (
+            self.processed_features_bucket,
+            self.model_artifacts_bucket,
+            self.edge_deployments_bucket,
+            self.pipeline_artifacts_bucket,
+        ):
+            self.export_value(bucket.bucket_arn)
+        self.export_value(self.audit_log_group.log_group_arn)
+
+    def _publish_sdk_outputs(self, settings: StageSettings) -> None:
+        """What the platform SDK's config needs from this stack (see mlops_sdk/outputs.py)."""
+        sdk_output(self, settings=settings, key="StageResourcePrefix", value=settings.resource_prefix)
+        sdk_output(self, settings=settings, key="StageRegion", value=self.region)
+        sdk_output(self, settings=settings, key="PlatformKeyArn", value=self.key.key_arn)
+        for purpose in DATA_BUCKETS:
+            bucket = self.data_buckets[purpose.construct_id]
+            sdk_output(self, settings=settings, key=f"{purpose.construct_id}Name", value=bucket.bucket_name)
+        sdk_output(self, settings=settings, key="AuditLogGroupName", value=self.audit_log_group.log_group_name)
 
     def _replication_role(self, settings: StageSettings) -> iam.Role:
         return iam.Role(

@@ -20,6 +20,7 @@ from stacks import naming
 from stacks.constructs.platform_role import PlatformRole
 from stacks.data_foundation import DataFoundationStack
 from stacks.nag import IAM_WILDCARDS, suppress
+from stacks.outputs import sdk_output
 from stacks.settings import StageSettings
 
 # CDK's bucket and key grants use these action wildcards; they are the only action wildcards allowed.
@@ -192,6 +193,10 @@ class IdentityStack(Stack):
         engineer.allow("ReadPipelines", actions.PIPELINE_READ, [self._sm("pipeline", f"{self._prefix}-*")])
         engineer.allow("ListAndSearch", [*actions.LIST_AND_SEARCH, "cloudwatch:GetMetricData"], ["*"])
 
+        # The platform SDK's audit trail: whoever changes something through it appends a line.
+        for writer in (sagemaker, scientist, engineer):
+            data.audit_log_group.grant_write(writer.grantee)
+
         self.sagemaker_execution_role: iam.IRole = sagemaker.role
         self.lambda_execution_role: iam.IRole = lambda_.role
         self.data_scientist_role: iam.IRole = scientist.role
@@ -203,6 +208,12 @@ class IdentityStack(Stack):
             "MlEngineerRole": engineer,
         }
         self._suppress_scoped_wildcards()
+        for key, role in (
+            ("SageMakerExecutionRoleArn", sagemaker.role),
+            ("DataScientistRoleArn", scientist.role),
+            ("MlEngineerRoleArn", engineer.role),
+        ):
+            sdk_output(self, settings=settings, key=key, value=role.role_arn)
 
     # ARNs scoped to the stage's resource-name prefix
     def _sm(self, resource: str, name: str) -> str:

@@ -38,6 +38,7 @@ from stacks.constructs.feature_group import FeatureGroup
 from stacks.constructs.retraining_triggers import RetrainingTriggers
 from stacks.data_foundation import DataFoundationStack
 from stacks.identity import IdentityStack
+from stacks.outputs import sdk_output
 from stacks.settings import StageSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,6 +157,11 @@ class MlPlatformStack(Stack):
             schedule=cfg.retraining_schedule,
             schedule_timezone=cfg.schedule_timezone,
             role_path=naming.role_path(settings),
+        )
+        # For the platform SDK's config (mlops config export): pipelines["adherence"], feature_store.groups[...].
+        sdk_output(self, settings=settings, key="AdherencePipelineName", value=pipeline_name)
+        sdk_output(
+            self, settings=settings, key="AdherenceFeatureGroupName", value=self.feature_group.feature_group_name
         )
         if self.triggers.rule is not None:
             self.triggers.rule.node.add_dependency(self.adherence_pipeline.pipeline)

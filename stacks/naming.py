@@ -41,3 +41,8 @@ def key_alias_arn(settings: StageSettings, *, region: str, replica: bool = False
 
 def permissions_boundary_name(settings: StageSettings) -> str:
     return f"{settings.resource_prefix}-permissions-boundary"
+
+
+def audit_log_group_name(settings: StageSettings) -> str:
+    """CloudWatch Logs group of the platform SDK's audit trail: ``/<project>/<stage>/sdk-audit``."""
+    return f"/{settings.project}/{settings.instance}/sdk-audit"

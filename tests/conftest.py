@@ -28,3 +28,11 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory):
     synthesized = synth_all(tmp_path_factory.mktemp("cdk.out"), independent_outdir=tmp_path_factory.mktemp("cdk.app"))
     synthesized.start_cfn_lint()
     return synthesized
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``) every test of the shared synth runs on one worker, so the app is
+    synthesized once per run, not once per worker; other tests spread over the workers."""
+    for item in items:
+        if "synthesized" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("synth"))

@@ -5,6 +5,7 @@
     mlops explain PIPELINE        explain.py  how each step input was bound (and ``mlops list``)
     mlops runs list|compare       runs.py     local experiment tracking: runs side by side (parameters, metrics,
                                               data and code hashes)
+    mlops config export|show|...  config.py   the platform SDK's config from the deployed stacks (mlops_sdk)
 
 Exit codes: 0 success; 1 the pipeline, its definition or the operation failed; 2 a usage error (unknown pipeline, a
 bad path or config file). Errors are printed as one message, never as a traceback; a failing step's traceback is in
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline_code.cli import explain, predict, run, runs
+from pipeline_code.cli import config, explain, predict, run, runs
 from pipeline_code.cli.common import DEFAULT_CATALOG, CliEnv, find_project_root
 from pipeline_code.dag.catalog import PipelineCatalog
 
@@ -40,7 +41,7 @@ def create_app(catalog: PipelineCatalog | None = None, *, project_root: Path | N
         add_completion=False,
         pretty_exceptions_enable=False,
     )
-    for group in (run, predict, explain, runs):
+    for group in (run, predict, explain, runs, config):
         group.register(app, env)
     return app
 

@@ -109,3 +109,30 @@ class PlatformKey(Construct):
                 conditions=conditions,
             )
         )
+
+    def grant_log_group_encryption(self, log_group_name: str) -> None:
+        """Let CloudWatch Logs of this region encrypt and read one log group with the key, and nothing else: the
+        encryption context CloudWatch Logs sends names the log group."""
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EncryptionByCloudWatchLogs",
+                principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncryptFrom",
+                    "kms:ReEncryptTo",
+                    "kms:GenerateDataKey",
+                    "kms:GenerateDataKeyWithoutPlaintext",
+                    "kms:DescribeKey",
+                ],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions={
+                    "ArnEquals": {
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:{log_group_name}"
+                        )
+                    }
+                },
+            )
+        )

@@ -9,6 +9,7 @@ connection refused and recorded.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -47,9 +48,23 @@ def _uv() -> Path | None:
     return Path(on_path) if on_path else None
 
 
+# Under pytest-xdist these tests share one worker; the file lock below also keeps concurrent sessions (two
+# worktrees' test runs never share a checkout, but two pytest runs in one may) from building the venv at once.
+pytestmark = pytest.mark.xdist_group("sdk-parity")
+
+
 @pytest.fixture(scope="session")
 def sdk_python() -> Path:
     """``.venv-sdk/bin/python`` with the pinned SDK, (re)built when requirements-sdk-parity.txt changes."""
+    with (ROOT / ".venv-sdk.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _build_sdk_venv()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _build_sdk_venv() -> Path:
     python = VENV / "bin" / "python"
     stamp = VENV / f".installed-{hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:16]}"
     if stamp.is_file() and python.is_file():

@@ -8,6 +8,9 @@ One pass, as an operator would run it:
    through the stage's declared dependencies, and the test checks that it did;
 3. boto3 checks of what was created: stacks, the 6 primary and 6 replica buckets, their encryption, the KMS keys,
    the roles under the stage's IAM path; an object put with the bucket's default SSE-KMS;
+   then the README's platform-SDK steps on the deployed stage: ``--outputs-file`` of the deploy ->
+   ``mlops config export`` (and the same config from the stacks' exports) -> ``Session`` -> the adherence pipeline
+   started (created in moto first: its CloudFormation skips SageMaker pipelines) and audited to the stage's group;
 4. ``cdk destroy`` of the four stacks, then: the stacks and the roles are gone, every RETAIN bucket and key is still
    there with its data.
 
@@ -44,7 +47,7 @@ import yaml
 from botocore.exceptions import ClientError
 
 from stacks.settings import StageSettings, parse_stage_settings
-from tests.deploy.harness import ACCOUNT, REPO_ROOT, MotoServer, cli_environment, run_cdk
+from tests.deploy.harness import ACCOUNT, CREDENTIALS, REPO_ROOT, MotoServer, cli_environment, run_cdk
 
 pytestmark = pytest.mark.deploy
 
@@ -201,6 +204,59 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code"))
 
 
+def check_sdk_flow(
+    moto_server: MotoServer, outputs_file: Path, workdir: Path, key_arn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's SDK steps on the deployed stage: the CLI's outputs file -> ``mlops config export`` (and the same
+    config from the stacks' exports) -> ``Session`` -> the adherence pipeline started, audited locally and in the
+    stage's audit log group."""
+    from typer.testing import CliRunner
+
+    from mlops_sdk import admin
+    from mlops_sdk.session import Session
+    from pipeline_code.cli import create_app
+
+    for name, value in {**CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": moto_server.endpoint}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(workdir / "no-aws-config"))  # no profile of the user applies
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(workdir / "no-aws-credentials"))
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    config_file = workdir / "dev.yaml"
+    result = CliRunner().invoke(
+        create_app(), ["config", "export", "--stage", "dev", "--outputs", str(outputs_file), "--out", str(config_file)]
+    )
+    assert result.exit_code == 0, result.output
+    from_exports = admin.export(stage="dev", outputs_file=None, out=workdir / "from-exports.yaml", environ={})
+    session = Session(stage="dev", config_path=config_file, environ={}, audit_path=workdir / "audit.jsonl")
+    config = session.config
+    assert from_exports.config == config  # both sources give the same config
+    assert config.kms.key_arn == key_arn
+    assert (config.s3.raw_bucket, config.s3.artifacts_bucket) == (bucket_name("raw"), bucket_name("artifacts"))
+    iam = moto_server.client("iam", REGION)
+    role_name = config.iam.execution_role_arn.rsplit("/", 1)[-1]
+    assert iam.get_role(RoleName=role_name)["Role"]["Arn"] == config.iam.execution_role_arn
+    assert config.audit.log_group == f"/{SETTINGS.project}/{SETTINGS.instance}/sdk-audit"
+
+    # moto's CloudFormation skips SageMaker pipelines: create the one the platform's pipeline stack would.
+    definition = {"Version": "2020-12-01", "Parameters": [{"Name": "InputDataUri", "Type": "String"}], "Steps": []}
+    moto_server.client("sagemaker", REGION).create_pipeline(
+        PipelineName=f"{PREFIX}-adherence",
+        RoleArn=config.iam.execution_role_arn,
+        PipelineDefinition=json.dumps(definition),
+    )
+    run = session.start_pipeline("adherence", {"InputDataUri": f"s3://{config.s3.raw_bucket}/diabetic_data.csv.gz"})
+    assert session.pipeline_execution(run.arn)["PipelineExecutionArn"] == run.arn
+    (line,) = [json.loads(x) for x in (workdir / "audit.jsonl").read_text().splitlines()]
+    assert (line["operation"], line["result_arn"]) == ("sagemaker:StartPipelineExecution", run.arn)
+    logs = moto_server.client("logs", REGION)
+    streams = logs.describe_log_streams(logGroupName=config.audit.log_group)["logStreams"]
+    (event,) = logs.get_log_events(logGroupName=config.audit.log_group, logStreamName=streams[0]["logStreamName"])[
+        "events"
+    ]
+    assert json.loads(event["message"])["result_arn"] == run.arn
+
+
 @pytest.fixture
 def timings() -> Iterator[dict[str, float]]:
     steps: dict[str, float] = {}
@@ -214,6 +270,7 @@ def test_dev_foundation_deploys_and_destroy_keeps_retained_data(
     tmp_path: Path,
     subtests: pytest.Subtests,
     timings: dict[str, float],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     env = cli_environment(moto_server, REGION, tmp_path)
     app = ["--app", str(dev_assembly.outdir)]
@@ -228,8 +285,19 @@ def test_dev_foundation_deploys_and_destroy_keeps_retained_data(
     timings["bootstrap"] = result.seconds
     assert result.returncode == 0, result.explain(moto_server)
 
+    outputs_file = tmp_path / "outputs.json"
     result = run_cdk(
-        ["deploy", *TO_DEPLOY, *app, "--require-approval", "never", "--method=direct", *quiet],
+        [
+            "deploy",
+            *TO_DEPLOY,
+            *app,
+            "--require-approval",
+            "never",
+            "--method=direct",
+            "--outputs-file",
+            str(outputs_file),
+            *quiet,
+        ],
         env=env,
         timeout_s=DEPLOY_TIMEOUT_S,
     )
@@ -358,6 +426,9 @@ def test_dev_foundation_deploys_and_destroy_keeps_retained_data(
             assert role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn") == BOUNDARY_ARN, role
             assert iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"], role_name
         assert iam.get_policy(PolicyArn=BOUNDARY_ARN)["Policy"]["Path"] == ROLE_PATH
+
+    with subtests.test("README: outputs file -> mlops config export -> Session -> adherence pipeline started"):
+        check_sdk_flow(moto_server, outputs_file, tmp_path / "sdk", key_arns[REGION], monkeypatch)
 
     # --- data that must survive the destroy ---------------------------------------------------------------------
     raw_bucket = bucket_name("raw")

@@ -229,3 +229,10 @@ def test_job_volumes_can_use_the_stage_key_through_sagemaker_grants_only(synthes
     ]
     assert statement["Action"] == "kms:CreateGrant"
     assert statement["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+
+
+def test_the_sdk_config_learns_the_pipeline_and_feature_group(dev) -> None:
+    outputs = dev["Outputs"]
+    assert outputs["AdherencePipelineName"]["Value"] == "mlops-dev-adherence"
+    assert outputs["AdherencePipelineName"]["Export"]["Name"] == "mlops-dev:AdherencePipelineName"
+    assert outputs["AdherenceFeatureGroupName"]["Value"] == "mlops-dev-adherence-features"
