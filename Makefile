@@ -22,7 +22,7 @@ unexport PYTHONDONTWRITEBYTECODE
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(VENV)/.setup-done: requirements.txt requirements-dev.txt constraints.txt pyproject.toml scripts/setup_env.py
+$(VENV)/.setup-done: requirements.txt requirements-pipeline.txt requirements-dev.txt constraints.txt pyproject.toml scripts/setup_env.py
 	$(PYTHON) scripts/setup_env.py --python $(PYTHON) --skip-node
 	touch $@
 

@@ -117,6 +117,8 @@ class DataFoundationStack(Stack):
                 lifecycle=settings.lifecycle,
                 removal_policy=removal,
                 replication=target(purpose, encrypted=True),
+                # New raw data starts retraining (rules in the MlPlatform stack match these events).
+                event_bridge=purpose is RAW_DATA,
             )
             self.data_buckets[purpose.construct_id] = secure.bucket
             if replication_role is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, Stack
+from aws_cdk import Aws, DefaultStackSynthesizer, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -28,6 +28,8 @@ class GuardrailsStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         account, region, partition = Aws.ACCOUNT_ID, Aws.REGION, Aws.PARTITION
         bucket_prefix = naming.bucket_name_prefix(settings)
+        assets_bucket = cdk_file_assets_bucket_name()
+        assets_bucket_arn = f"arn:{partition}:s3:::{assets_bucket}"
         self.permissions_boundary = iam.ManagedPolicy(
             self,
             "PermissionsBoundary",
@@ -37,12 +39,17 @@ class GuardrailsStack(Stack):
             statements=[
                 iam.PolicyStatement(
                     sid="PlatformBucketsOnly",
-                    actions=actions.union(actions.S3_DATA, actions.S3_REPLICATION),
+                    actions=actions.union(actions.S3_DATA, actions.S3_REPLICATION, actions.FEATURE_STORE_OFFLINE),
                     resources=[f"arn:{partition}:s3:::{bucket_prefix}*", f"arn:{partition}:s3:::{bucket_prefix}*/*"],
                 ),
                 iam.PolicyStatement(
+                    sid="ReadCdkFileAssets",  # the step code asset; read-only, this account and region only
+                    actions=actions.union(actions.CDK_ASSET_READ),
+                    resources=[assets_bucket_arn, f"{assets_bucket_arn}/*"],
+                ),
+                iam.PolicyStatement(
                     sid="AccountKeysOnly",  # which key is decided by the key policies (platform role path only)
-                    actions=actions.union(actions.KMS_USAGE),
+                    actions=actions.union(actions.KMS_USAGE, actions.KMS_GRANT_FOR_AWS_RESOURCE),
                     resources=[f"arn:{partition}:kms:*:{account}:key/*"],
                 ),
                 iam.PolicyStatement(
@@ -65,7 +72,13 @@ class GuardrailsStack(Stack):
                 ),
                 iam.PolicyStatement(
                     sid="ActionsWithoutResourceScope",
-                    actions=actions.union(actions.LIST_AND_SEARCH, actions.METRICS_UNSCOPED, actions.ECR_LOGIN),
+                    actions=actions.union(
+                        actions.LIST_AND_SEARCH,
+                        actions.METRICS_UNSCOPED,
+                        actions.ECR_LOGIN,
+                        # only a stage whose jobs run in a VPC gets the network-interface actions
+                        actions.VPC_JOBS if settings.ml_platform.in_vpc else (),
+                    ),
                     resources=["*"],
                 ),
                 iam.PolicyStatement(
@@ -80,12 +93,14 @@ class GuardrailsStack(Stack):
             IAM_WILDCARDS,
             "A permissions boundary caps what any platform role can do; it must name resource families, not "
             "resources. Each wildcard is as narrow as AWS allows: the stage's bucket-name prefix, this account's "
-            "keys (the key policy then trusts only the platform role path), SageMaker/logs/alarms in this account "
+            "keys (the key policy then trusts only the platform role path), objects of the CDK file-asset bucket "
+            "of this account and region (read-only: the pipelines' step code), SageMaker/logs/alarms in this account "
             "and region, ECR repositories of this region (SageMaker images live in AWS-owned accounts), the "
             "stage's role path for PassRole, and '*' only for actions that have no resource-level scope.",
             applies_to=[
                 f"Resource::arn:<AWS::Partition>:s3:::{bucket_prefix}*",
                 f"Resource::arn:<AWS::Partition>:s3:::{bucket_prefix}*/*",
+                f"Resource::arn:<AWS::Partition>:s3:::{cdk_file_assets_bucket_name(nag=True)}/*",
                 "Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*",
                 "Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:*",
                 "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*",
@@ -95,3 +110,16 @@ class GuardrailsStack(Stack):
                 f"Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role{naming.role_path(settings)}*",
             ],
         )
+
+
+def cdk_file_assets_bucket_name(*, nag: bool = False) -> str:
+    """The CDK bootstrap's file-asset bucket of this account and region (default qualifier), as a template string.
+
+    ``nag=True``: spelled as cdk-nag prints it (``<AWS::AccountId>``) for an ``applies_to`` entry.
+    """
+    name = DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME.replace(
+        "${Qualifier}", DefaultStackSynthesizer.DEFAULT_QUALIFIER
+    )
+    if nag:
+        return name.replace("${AWS::AccountId}", "<AWS::AccountId>").replace("${AWS::Region}", "<AWS::Region>")
+    return name.replace("${AWS::AccountId}", Aws.ACCOUNT_ID).replace("${AWS::Region}", Aws.REGION)

@@ -40,6 +40,10 @@ S3_REPLICATION = (
     "s3:ReplicateObject",
     "s3:ReplicateTags",
 )
+# Feature Store writes its offline store with bucket-owner ACLs (AmazonSageMakerFeatureStoreAccess lists these).
+FEATURE_STORE_OFFLINE = ("s3:GetBucketAcl", "s3:PutObjectAcl")
+# The step code asset is read from the CDK file-asset bucket of the account and region (see stacks/ml_platform.py).
+CDK_ASSET_READ = ("s3:GetObject", "s3:ListBucket")
 KMS_USAGE = (
     "kms:Decrypt",
     "kms:DescribeKey",
@@ -49,6 +53,10 @@ KMS_USAGE = (
     "kms:ReEncryptFrom",
     "kms:ReEncryptTo",
 )
+
+# SageMaker jobs encrypt their EBS volumes (VolumeKmsKeyId) and Feature Store its online store with the stage key:
+# the service creates a grant on the key for the AWS resource, as the caller.
+KMS_GRANT_FOR_AWS_RESOURCE = ("kms:CreateGrant",)
 
 PIPELINE_RUN = (
     "sagemaker:StartPipelineExecution",
@@ -138,6 +146,18 @@ LIST_AND_SEARCH = (
 METRICS_UNSCOPED = ("cloudwatch:GetMetricData", "cloudwatch:PutMetricData")
 ECR_LOGIN = ("ecr:GetAuthorizationToken",)
 ECR_PULL = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+# Jobs in a VPC: SageMaker creates and removes the jobs' network interfaces (none of these has a resource scope).
+VPC_JOBS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+)
 LOG_WRITE = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams")
 ALARMS = (
     "cloudwatch:DescribeAlarms",

@@ -107,6 +107,12 @@ class IdentityStack(Stack):
             bucket.grant_read_write(sagemaker.grantee)
         data.key.grant_encrypt_decrypt(sagemaker.grantee)
         sagemaker.role.grant_pass_role(sagemaker.grantee)  # a pipeline hands its role to the jobs it starts
+        sagemaker.allow(  # jobs' EBS volumes are encrypted with the stage key through a grant SageMaker creates
+            "EncryptJobVolumes",
+            actions.KMS_GRANT_FOR_AWS_RESOURCE,
+            [data.key.key_arn],
+            {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        )
         sagemaker.allow("WriteJobLogs", actions.LOG_WRITE, [self._log_groups("/aws/sagemaker/")])
         sagemaker.allow(
             "PublishJobMetrics",
@@ -132,6 +138,13 @@ class IdentityStack(Stack):
             [self._sm("feature-group", f"{self._prefix}-*")],
         )
         sagemaker.allow("TrackPipelineExperiments", actions.EXPERIMENTS, self._experiment_arns())
+        sagemaker.allow(  # the feature groups' offline store (the SageMaker role is their role too)
+            "FeatureStoreOfflineStore",
+            actions.FEATURE_STORE_OFFLINE,
+            [data.processed_features_bucket.bucket_arn, data.processed_features_bucket.arn_for_objects("*")],
+        )
+        if settings.ml_platform.in_vpc:
+            sagemaker.allow("RunJobsInTheVpc", actions.VPC_JOBS, ["*"])
 
         # Lambda execution role
         data.model_artifacts_bucket.grant_read(lambda_.grantee)

@@ -85,6 +85,53 @@ class ReplicationSettings(_Frozen):
     region: Region
 
 
+SAGEMAKER_INSTANCE_PATTERN = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
+# EventBridge Scheduler: rate(5 minutes), cron(0 3 ? * MON *) (six fields), at(2026-01-01T00:00:00)
+SCHEDULE_PATTERN = r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+( \S+){5}\))$"
+InstanceType = Annotated[str, StringConstraints(pattern=SAGEMAKER_INSTANCE_PATTERN)]
+
+
+class MlPlatformSettings(_Frozen):
+    """SageMaker pipelines, Feature Store and retraining triggers of a stage (the MlPlatform stack).
+
+    What bills while idle is off unless switched on here: the online store (storage + requests) and the schedule
+    (a run per tick). Pipelines, feature groups' offline stores and model registries cost nothing while idle.
+    """
+
+    processing_instance_type: InstanceType = Field(default="ml.m5.large", description="Default of every processing job")
+    training_instance_type: InstanceType = Field(default="ml.m5.large", description="Default of every training job")
+    volume_size_gb: int = Field(default=30, ge=1, le=16384, description="EBS volume per job instance")
+    max_runtime_minutes: int = Field(default=60, ge=1, le=7200, description="Stop a job after this long")
+    raw_data_prefix: str = Field(
+        default="adherence/",
+        pattern=r"^([A-Za-z0-9!_.*'()-]+/)+$",
+        description="Key prefix of the raw extract in the raw-data bucket: the pipeline's default input, and where "
+        "a new object triggers retraining",
+    )
+    retrain_on_new_data: bool = Field(default=True, description="Start the pipeline when an object lands there")
+    retraining_schedule: str | None = Field(
+        default=None, pattern=SCHEDULE_PATTERN, description="EventBridge Scheduler expression; None: no schedule"
+    )
+    schedule_timezone: str = Field(default="UTC", pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$")
+    online_store: bool = Field(default=False, description="Feature Store online store (bills storage and requests)")
+    subnet_ids: tuple[Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")], ...] = Field(
+        default=(), max_length=16
+    )
+    security_group_ids: tuple[Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")], ...] = Field(
+        default=(), max_length=5
+    )
+
+    @model_validator(mode="after")
+    def _vpc(self) -> MlPlatformSettings:
+        if bool(self.subnet_ids) != bool(self.security_group_ids):
+            raise ValueError("subnet_ids and security_group_ids go together: set both to run jobs in a VPC, or neither")
+        return self
+
+    @property
+    def in_vpc(self) -> bool:
+        return bool(self.subnet_ids)
+
+
 class StageSettings(_Frozen):
     """Everything that differs between dev, staging, prod and a personal sandbox."""
 
@@ -99,6 +146,7 @@ class StageSettings(_Frozen):
     lifecycle: LifecycleSettings = LifecycleSettings()
     personas: PersonaSettings = PersonaSettings()
     replication: ReplicationSettings | None = None
+    ml_platform: MlPlatformSettings = MlPlatformSettings()
 
     @field_validator("tags")
     @classmethod

@@ -10,6 +10,7 @@ from stacks.budgets import BudgetStack
 from stacks.data_foundation import DataFoundationStack, DataReplicaStack
 from stacks.guardrails import GuardrailsStack
 from stacks.identity import IdentityStack
+from stacks.ml_platform import MlPlatformStack
 from stacks.nag import apply_nag_packs
 from stacks.settings import StageSettings
 
@@ -18,7 +19,8 @@ class MlopsStage(Stage):
     """Creates the stage's stacks, in deployment order:
 
     ``Guardrails`` (permissions boundary) -> ``DataReplica`` (replica region, if the stage replicates) ->
-    ``DataFoundation`` (key, buckets) -> ``Identity`` (roles) and ``Budgets``.
+    ``DataFoundation`` (key, buckets) -> ``Identity`` (roles) -> ``MlPlatform`` (pipelines, feature groups, model
+    registry, retraining triggers); ``Budgets``.
 
     Every role of the stage carries the permissions boundary, every resource the cost tags, and the three cdk-nag
     packs check everything inside the stage (Aspects do not cross stage boundaries, so they are added here).
@@ -62,6 +64,15 @@ class MlopsStage(Stage):
             env=env,
             description=f"{settings.resource_prefix}: execution and persona roles",
         )
+        self.ml_platform = MlPlatformStack(
+            self,
+            "MlPlatform",
+            settings=settings,
+            data=self.data,
+            identity=self.identity,
+            env=env,
+            description=f"{settings.resource_prefix}: SageMaker pipelines, feature groups, model registry, triggers",
+        )
         self.budgets = BudgetStack(
             self,
             "Budgets",
@@ -74,7 +85,7 @@ class MlopsStage(Stage):
         if self.replica is not None:
             # Replication rules name their destinations (no cross-region reference), so order is explicit.
             self.data.add_stack_dependency(self.replica, "replication destinations must exist first")
-        for stack in (self.data, self.identity, self.budgets):
+        for stack in (self.data, self.identity, self.ml_platform, self.budgets):
             iam.PermissionsBoundary.of(stack).apply(self.guardrails.permissions_boundary)
 
         for key, value in sorted(settings.cost_tags.items()):

@@ -48,7 +48,7 @@ def test_every_installed_distribution_is_pinned_in_constraints_at_its_version():
 
 def test_every_direct_requirement_is_pinned_exactly_and_agrees_with_constraints():
     pins = _pins(ROOT / "constraints.txt")
-    for name in ("requirements.txt", "requirements-dev.txt"):
+    for name in ("requirements.txt", "requirements-pipeline.txt", "requirements-dev.txt"):
         for line in (ROOT / name).read_text(encoding="utf-8").splitlines():
             line = line.split("#", 1)[0].strip()
             if not line or line.startswith("-r"):

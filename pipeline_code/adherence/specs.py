@@ -10,14 +10,16 @@ that satisfy them, so any resolver that prefers exact names finds one answer.
                    └─ validation_report                                       ├─ splits
                                   train, validation ◄──────────────────────────┤
                  AdherenceTrain ◄─┘                       validation, test ◄───┘
-                      └─ model ─► AdherenceEvaluate (validation, test) ─► evaluation
+                      └─ model ─► AdherenceEvaluate (validation, test) ─► evaluation ─► quality gate
                               └─► AdherencePredict  (test)             ─► predictions
+    features ─► AdherenceIngest ─► Feature Store records (SageMaker) / local offline store, ingestion_report
 """
 
 from __future__ import annotations
 
 from pipeline_code.adherence.evaluate.params import DEFAULTS as EVALUATE_DEFAULTS
 from pipeline_code.adherence.features.params import DEFAULTS as FEATURES_DEFAULTS
+from pipeline_code.adherence.ingest.params import DEFAULTS as INGEST_DEFAULTS
 from pipeline_code.adherence.predict.params import DEFAULTS as PREDICT_DEFAULTS
 from pipeline_code.adherence.split.params import DEFAULTS as SPLIT_DEFAULTS
 from pipeline_code.adherence.train.params import DEFAULTS as TRAIN_DEFAULTS
@@ -26,11 +28,13 @@ from pipeline_code.dag.spec import (
     TRAINING_MODEL_PATH,
     DependencySpec,
     DependencyType,
+    ExecutionVariable,
     JobType,
     NodeType,
     OutputSpec,
     PipelineDefinition,
     PublishedArtifact,
+    QualityGate,
     StepSpecification,
     processing_output_path,
 )
@@ -41,6 +45,7 @@ SPLIT = "AdherenceSplit"
 TRAIN = "AdherenceTrain"
 EVALUATE = "AdherenceEvaluate"
 PREDICT = "AdherencePredict"
+INGEST = "AdherenceIngest"
 
 _PACKAGE = "pipeline_code.adherence"
 
@@ -210,7 +215,39 @@ PREDICT_SPEC = StepSpecification(
     description="Probability, confidence, top-5 SHAP risk factors and per-brand predictions for the test split.",
 )
 
-SPECS = (VALIDATE_SPEC, FEATURES_SPEC, SPLIT_SPEC, TRAIN_SPEC, EVALUATE_SPEC, PREDICT_SPEC)
+INGEST_SPEC = StepSpecification(
+    step_type=INGEST,
+    node_type=NodeType.SINK,
+    job_type=JobType.PROCESSING,
+    entry_point=f"{_PACKAGE}.ingest.main",
+    dependencies=(
+        DependencySpec(
+            "features",
+            DependencyType.PROCESSING_OUTPUT,
+            compatible_sources=(FEATURES,),
+            semantic_keywords=("features", "feature table"),
+            description="features.csv from the features step",
+        ),
+    ),
+    outputs=(
+        _processing_output(
+            "ingestion_report",
+            DependencyType.EVALUATION_REPORT,
+            "ingestion_report.json (rows in = written + rejected) and rejects.csv (reason per row)",
+        ),
+        _processing_output(
+            "offline_store",
+            DependencyType.PROCESSING_OUTPUT,
+            "local offline store: <group>/data/year=/month=/day=/hour=/<sha>.parquet (empty on SageMaker)",
+        ),
+    ),
+    parameters=INGEST_DEFAULTS,
+    description="Feature table into the Feature Store (PutRecord, idempotent per run) or the local offline store.",
+    network_access=True,  # PutRecord calls the Feature Store runtime API
+    execution_parameters={"event_time": ExecutionVariable.START_DATE_TIME},
+)
+
+SPECS = (VALIDATE_SPEC, FEATURES_SPEC, SPLIT_SPEC, TRAIN_SPEC, EVALUATE_SPEC, PREDICT_SPEC, INGEST_SPEC)
 
 PUBLISH = {
     "metrics.json": PublishedArtifact(EVALUATE, "evaluation", "metrics.json"),
@@ -224,7 +261,20 @@ PUBLISH = {
     "model": PublishedArtifact(TRAIN, "model"),
     "rejects.csv": PublishedArtifact(VALIDATE, "validation_report", "rejects.csv"),
     "validation_report.json": PublishedArtifact(VALIDATE, "validation_report", "validation_report.json"),
+    "ingestion_report.json": PublishedArtifact(INGEST, "ingestion_report", "ingestion_report.json"),
 }
+
+QUALITY_GATE = QualityGate(
+    report_step=EVALUATE,
+    report_output="evaluation",
+    report_file="metrics.json",
+    metric="test.roc_auc",
+    threshold_parameter="min_roc_auc",
+    model_step=TRAIN,
+    content_types=("text/csv",),
+    response_types=("application/json",),
+)
+"""Register the model only if test ROC-AUC reaches the evaluate step's ``min_roc_auc``."""
 
 BATCH_PREDICT = f"{_PACKAGE}.predict.main:predict_file"
 """``module:function`` of the batch predictor (``fn(model_dir, input_path, output_path) -> dict``)."""
@@ -237,4 +287,5 @@ DEFINITION = PipelineDefinition(
     batch_predict=BATCH_PREDICT,
     report_sections=f"{_PACKAGE}.report:sections",
     description="30-day readmission risk of diabetic inpatient encounters (UCI Diabetes 130-US hospitals).",
+    quality_gate=QUALITY_GATE,
 )

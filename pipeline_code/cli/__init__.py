@@ -3,6 +3,8 @@
     mlops run PIPELINE ...        run.py      run a pipeline locally (caching, lineage manifest, report.html)
     mlops predict PIPELINE ...    predict.py  batch prediction with a model folder
     mlops explain PIPELINE        explain.py  how each step input was bound (and ``mlops list``)
+    mlops runs list|compare       runs.py     local experiment tracking: runs side by side (parameters, metrics,
+                                              data and code hashes)
     mlops config export|show|...  config.py   the platform SDK's config from the deployed stacks (mlops_sdk)
 
 Exit codes: 0 success; 1 the pipeline, its definition or the operation failed; 2 a usage error (unknown pipeline, a
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline_code.cli import config, explain, predict, run
+from pipeline_code.cli import config, explain, predict, run, runs
 from pipeline_code.cli.common import DEFAULT_CATALOG, CliEnv, find_project_root
 from pipeline_code.dag.catalog import PipelineCatalog
 
@@ -39,7 +41,7 @@ def create_app(catalog: PipelineCatalog | None = None, *, project_root: Path | N
         add_completion=False,
         pretty_exceptions_enable=False,
     )
-    for group in (run, predict, explain, config):
+    for group in (run, predict, explain, runs, config):
         group.register(app, env)
     return app
 

@@ -39,11 +39,13 @@ from pipeline_code.dag.resolver import (
 from pipeline_code.dag.spec import (
     DependencySpec,
     DependencyType,
+    ExecutionVariable,
     JobType,
     NodeType,
     OutputSpec,
     PipelineDefinition,
     PublishedArtifact,
+    QualityGate,
     StepSpecification,
 )
 
@@ -57,6 +59,7 @@ __all__ = [
     "DependencySpec",
     "DependencyType",
     "DuplicateSpecError",
+    "ExecutionVariable",
     "ExternalInputRef",
     "InputBinding",
     "JobType",
@@ -71,6 +74,7 @@ __all__ = [
     "PipelinePlan",
     "PlannedStep",
     "PublishedArtifact",
+    "QualityGate",
     "Resolution",
     "ResolutionError",
     "ScoringWeights",

@@ -24,7 +24,7 @@ from pipeline_code.dag.resolver import (
     MatchExplanation,
     StepOutputRef,
 )
-from pipeline_code.dag.spec import JobType, PipelineDefinition, PublishedArtifact, StepSpecification
+from pipeline_code.dag.spec import JobType, PipelineDefinition, PublishedArtifact, QualityGate, StepSpecification
 
 ParameterOverrides = Mapping[str, Mapping[str, Any]]
 T = TypeVar("T")
@@ -72,6 +72,7 @@ class PipelinePlan:
     publish: Mapping[str, PublishedArtifact]
     batch_predict: str
     explanations: tuple[MatchExplanation, ...]
+    quality_gate: QualityGate | None = None
 
     @property
     def order(self) -> tuple[str, ...]:
@@ -185,6 +186,7 @@ class PipelineAssembler:
         order = dag.topological_order()
         parameters = merge_parameters(self.registry, overrides or {}, pipeline=self.definition.name)
         self._check_publish()
+        self._check_quality_gate(parameters)
         steps = tuple(
             PlannedStep(
                 spec=self.registry.get(step_type),
@@ -202,7 +204,25 @@ class PipelineAssembler:
             batch_predict=self.definition.batch_predict,
             # Explanations in run order (dependencies in declaration order), the order a reader follows the data.
             explanations=tuple(sorted(resolution.explanations, key=lambda exp: order.index(exp.step_type))),
+            quality_gate=self.definition.quality_gate,
         )
+
+    def _check_quality_gate(self, parameters: Mapping[str, Mapping[str, Any]]) -> None:
+        gate = self.definition.quality_gate
+        if gate is None:
+            return
+        try:
+            self.registry.get(gate.report_step).output(gate.report_output)
+            self.registry.get(gate.model_step).output(gate.model_output)
+        except (KeyError, UnknownStepError) as exc:
+            reason = exc.args[0] if exc.args else str(exc)
+            raise SpecValidationError(f"quality gate of pipeline {self.definition.name!r}: {reason}") from None
+        threshold = parameters[gate.report_step].get(gate.threshold_parameter)
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+            raise SpecValidationError(
+                f"quality gate of pipeline {self.definition.name!r}: step {gate.report_step!r} has no numeric "
+                f"parameter {gate.threshold_parameter!r} (got {threshold!r})"
+            )
 
     def _check_publish(self) -> None:
         for name, artifact in self.definition.publish.items():

@@ -43,6 +43,7 @@ from pipeline_code.dag.manifest import (
 )
 from pipeline_code.dag.progress import NullProgress, ProgressReporter
 from pipeline_code.dag.resolver import ExternalInputRef, StepOutputRef
+from pipeline_code.dag.spec import ExecutionVariable
 
 STEPS_DIR = "steps"
 ERROR_LOG = "error.log"
@@ -136,6 +137,8 @@ class LocalExecutor:
         self.cache = cache
         self.progress: ProgressReporter = progress or NullProgress()
         self.manifest_path = self.run_dir / MANIFEST_NAME
+        # Values of the execution variables (see StepSpecification.execution_parameters), set when the run starts.
+        self.execution: dict[ExecutionVariable, str] = {}
 
     # -- layout -------------------------------------------------------------------------------------------------
 
@@ -143,11 +146,16 @@ class LocalExecutor:
         return self.run_dir / STEPS_DIR / step_type
 
     def context(self, step: PlannedStep) -> StepContext:
-        """The StepContext of ``step``: root ``<run>/steps/<StepType>/opt/ml``, the step's merged parameters."""
+        """The StepContext of ``step``: root ``<run>/steps/<StepType>/opt/ml``, the step's merged parameters (with
+        the run's execution variables, as SageMaker fills in its own)."""
+        parameters = dict(step.parameters)
+        for name, variable in step.spec.execution_parameters.items():
+            if variable in self.execution:
+                parameters[name] = self.execution[variable]
         return StepContext(
             job_type=step.job_type.value,
             root=self.step_dir(step.step_type) / "opt" / "ml",
-            parameters=dict(step.parameters),
+            parameters=parameters,
             step_name=step.step_type,
         )
 
@@ -189,6 +197,10 @@ class LocalExecutor:
             cache_enabled=self.cache is not None,
             cache_dir=str(self.cache.root) if self.cache else None,
         )
+        self.execution = {
+            ExecutionVariable.START_DATE_TIME: manifest.started_at,
+            ExecutionVariable.PIPELINE_EXECUTION_ID: self.run_dir.name,
+        }
         manifest.external_inputs = {
             name: {"source": str(path), "files": [r.to_dict() for r in hash_tree(path)]}
             for name, path in sorted(self.external_inputs.items())

@@ -78,12 +78,25 @@ class OutputSpec:
     description: str = ""
 
 
+class ExecutionVariable(StrEnum):
+    """A value known only when a run starts; a step parameter may take one (see ``execution_parameters``).
+
+    On SageMaker it is the pipeline execution variable of that name; the local executor supplies the run's own.
+    """
+
+    START_DATE_TIME = "StartDateTime"
+    PIPELINE_EXECUTION_ID = "PipelineExecutionId"
+
+
 @dataclass(frozen=True)
 class StepSpecification:
     """The full contract of one step: identity, job type, entry point, inputs, outputs, default parameters.
 
     ``entry_point`` is the dotted module whose ``run(ctx: StepContext) -> dict`` does the work; the module
     must import nothing outside its own folder and ``pipeline_code.common``.
+    ``network_access``: the job calls a service itself (e.g. Feature Store); every other job runs network-isolated.
+    ``execution_parameters``: parameters whose value is an execution variable (the run's start time...), filled in
+    by the back end at run time, e.g. an idempotent event time that a retry of the same run reuses.
     """
 
     step_type: str
@@ -94,6 +107,8 @@ class StepSpecification:
     outputs: tuple[OutputSpec, ...] = ()
     parameters: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    network_access: bool = False
+    execution_parameters: Mapping[str, ExecutionVariable] = field(default_factory=dict)
 
     def dependency(self, logical_name: str) -> DependencySpec:
         for dep in self.dependencies:
@@ -129,6 +144,27 @@ class PublishedArtifact:
 
 
 @dataclass(frozen=True)
+class QualityGate:
+    """When a trained model may be registered: ``metric`` (a JSON path such as ``test.roc_auc``) of the report file
+    ``report_file`` in output ``report_output`` of ``report_step`` must reach the report step's parameter
+    ``threshold_parameter``. The model registered is output ``model_output`` of ``model_step``.
+
+    The local back end reads the verdict the report step writes; SageMaker renders a condition step, a fail step
+    and a model registration from it.
+    """
+
+    report_step: str
+    report_output: str
+    report_file: str
+    metric: str
+    threshold_parameter: str
+    model_step: str
+    model_output: str = "model"
+    content_types: tuple[str, ...] = ("text/csv",)
+    response_types: tuple[str, ...] = ("application/json",)
+
+
+@dataclass(frozen=True)
 class PipelineDefinition:
     """Everything a back end needs to run one model's pipeline, declared by the model package.
 
@@ -140,6 +176,7 @@ class PipelineDefinition:
       used by ``mlops predict <model>`` on a published ``model/`` folder.
     - ``report_sections``: dotted path of ``fn(run_dir: Path) -> list[ReportSection]``, the model's own sections of
       the run's ``report.html`` (``pipeline_code.dag.report``); empty: the generic sections only.
+    - ``quality_gate``: what decides registration (see :class:`QualityGate`).
     """
 
     name: str
@@ -149,3 +186,4 @@ class PipelineDefinition:
     batch_predict: str = ""
     report_sections: str = ""
     description: str = ""
+    quality_gate: QualityGate | None = None

@@ -7,7 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from stacks.iam_actions import KMS_USAGE
+from stacks.iam_actions import KMS_GRANT_FOR_AWS_RESOURCE, KMS_USAGE
 
 # Administration without use: an account administrator can manage the key but cannot read data with it.
 KEY_ADMIN_ACTIONS = (
@@ -40,6 +40,7 @@ class PlatformKey(Construct):
 
     - The account may administer the key (IAM decides who), but not use it.
     - Only roles under the platform's IAM path (``role_path``) may use it, and only if their IAM policy allows.
+    - Grants for AWS resources may be created through SageMaker only (encrypted job volumes, online stores).
     - Services that publish on the platform's behalf are added with ``grant_service_usage``.
     """
 
@@ -67,6 +68,19 @@ class PlatformKey(Construct):
                     resources=["*"],  # in a key policy "*" means this key
                     conditions={
                         "ArnLike": {"aws:PrincipalArn": f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role{role_path}*"}
+                    },
+                ),
+                iam.PolicyStatement(
+                    # SageMaker encrypts job volumes and the Feature Store online store with this key by creating a
+                    # grant for that AWS resource, as the caller (a platform role running a job, or the deployment
+                    # creating a feature group); only through SageMaker, and only grants for AWS resources.
+                    sid="GrantsForSageMakerResources",
+                    principals=[account],
+                    actions=[*KMS_GRANT_FOR_AWS_RESOURCE, "kms:DescribeKey"],
+                    resources=["*"],
+                    conditions={
+                        "Bool": {"kms:GrantIsForAWSResource": "true"},
+                        "StringEquals": {"kms:ViaService": f"sagemaker.{Aws.REGION}.amazonaws.com"},
                     },
                 ),
             ]

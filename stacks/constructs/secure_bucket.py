@@ -87,7 +87,8 @@ def _private_tls_only_versioned() -> dict:
 
 class SecureBucket(Construct):
     """A data bucket: SSE-KMS with bucket keys, versioned, public access blocked, TLS 1.2+ only, server access
-    logs to ``access_logs``, lifecycle tiering and noncurrent-version expiry, optional cross-region replication.
+    logs to ``access_logs``, lifecycle tiering and noncurrent-version expiry, optional cross-region replication,
+    optionally every object event sent to EventBridge (``event_bridge``: retraining triggers listen there).
 
     Exposes ``self.bucket``; grant on it (``grant_read``...) rather than writing policies.
     """
@@ -103,6 +104,7 @@ class SecureBucket(Construct):
         lifecycle: LifecycleSettings,
         removal_policy: RemovalPolicy,
         replication: ReplicationTarget | None = None,
+        event_bridge: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
@@ -120,6 +122,15 @@ class SecureBucket(Construct):
             replication_rules=_replication_rules(replication, self, construct_id) or None,
             removal_policy=removal_policy,
         )
+        if event_bridge:
+            # The bucket's own EventBridge switch (a CloudFormation property), not ``event_bridge_enabled=True``:
+            # CDK implements that with a notifications custom resource and a Lambda function, which would add a
+            # function and its role to a stateful stack for what one property does.
+            cfn = self.bucket.node.default_child
+            assert isinstance(cfn, s3.CfnBucket)
+            cfn.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+                event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
+            )
 
 
 class AccessLogsBucket(Construct):

@@ -36,7 +36,7 @@ def sample_file(tmp_path_factory: pytest.TempPathFactory, raw_sample: pd.DataFra
 
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory: pytest.TempPathFactory, sample_file: Path) -> PipelineRun:
-    """All six steps run once on the sample."""
+    """All seven steps run once on the sample."""
     return run_pipeline(tmp_path_factory.mktemp("run"), sample_file)
 
 

@@ -56,7 +56,7 @@ def write_raw(frame: pd.DataFrame, path: Path) -> Path:
 
 @dataclass
 class PipelineRun:
-    """Contexts of one run of all six steps on the sample, and what each run() returned."""
+    """Contexts of one run of all seven steps on the sample, and what each run() returned."""
 
     contexts: dict[str, StepContext]
     results: dict[str, dict[str, Any]]
@@ -70,6 +70,7 @@ class PipelineRun:
 def run_pipeline(root: Path, raw_file: Path, train_params: dict[str, Any] | None = None) -> PipelineRun:
     from pipeline_code.adherence.evaluate.main import run as evaluate
     from pipeline_code.adherence.features.main import run as features
+    from pipeline_code.adherence.ingest.main import run as ingest
     from pipeline_code.adherence.predict.main import run as predict
     from pipeline_code.adherence.split.main import run as split
     from pipeline_code.adherence.train.main import run as train
@@ -78,6 +79,7 @@ def run_pipeline(root: Path, raw_file: Path, train_params: dict[str, Any] | None
     ctx = {
         "validate": make_ctx(root, "AdherenceValidate"),
         "features": make_ctx(root, "AdherenceFeatures"),
+        "ingest": make_ctx(root, "AdherenceIngest", event_time="2026-01-02T03:04:05Z"),
         "split": make_ctx(root, "AdherenceSplit"),
         "train": make_ctx(root, "AdherenceTrain", job_type=TRAINING, **(train_params or FAST_TRAIN)),
         "evaluate": make_ctx(root, "AdherenceEvaluate"),
@@ -88,6 +90,8 @@ def run_pipeline(root: Path, raw_file: Path, train_params: dict[str, Any] | None
     results["validate"] = validate(ctx["validate"])
     feed(ctx["validate"], "validated", ctx["features"], "validated")
     results["features"] = features(ctx["features"])
+    feed(ctx["features"], "features", ctx["ingest"], "features")
+    results["ingest"] = ingest(ctx["ingest"])
     feed(ctx["features"], "features", ctx["split"], "features")
     results["split"] = split(ctx["split"])
     for name in ("train", "validation"):

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from pipeline_code.adherence.specs import DEFINITION
 from pipeline_code.cli import create_app
 from tests import browser
 from tests.adherence.helpers import FAST_TRAIN, ROOT, write_raw
@@ -71,7 +72,7 @@ def test_the_report_renders_in_a_browser(run_dir: Path, tmp_path: Path) -> None:
     found = browser.probe(binary, run_dir / "report.html", tmp_path)
     assert found.sections == SECTIONS
     assert found.images == 3 and found.broken == []
-    assert found.nodes == 1 + 6 and found.graph is not None and min(found.graph) > 50
+    assert found.nodes == 1 + len(DEFINITION.specs) and found.graph is not None and min(found.graph) > 50
     assert found.console_messages == []
     shot = tmp_path / "report.png"
     browser.screenshot(binary, run_dir / "report.html", shot)

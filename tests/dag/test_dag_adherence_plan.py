@@ -13,6 +13,7 @@ def test_adherence_plan_order_and_wiring() -> None:
     assert plan.order == (
         "AdherenceValidate",
         "AdherenceFeatures",
+        "AdherenceIngest",
         "AdherenceSplit",
         "AdherenceTrain",
         "AdherenceEvaluate",
@@ -26,3 +27,4 @@ def test_adherence_plan_order_and_wiring() -> None:
     for sink in ("AdherenceEvaluate", "AdherencePredict"):
         assert plan.step(sink).inputs["model"] == StepOutputRef("AdherenceTrain", "model")
         assert plan.step(sink).inputs["test"] == StepOutputRef("AdherenceSplit", "test")
+    assert plan.step("AdherenceIngest").inputs == {"features": StepOutputRef("AdherenceFeatures", "features")}

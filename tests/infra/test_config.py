@@ -44,6 +44,12 @@ INVALID_CASES = [
     (("tags",), {"aws:reserved": "x"}, "tags"),
     (("unknown_setting",), True, "unknown_setting"),
     (("budget", "limit_dollars"), 10, "budget.limit_dollars"),
+    (("ml_platform", "training_instance_type"), "m5.large", "ml_platform.training_instance_type"),
+    (("ml_platform", "retraining_schedule"), "every monday", "ml_platform.retraining_schedule"),
+    (("ml_platform", "raw_data_prefix"), "/adherence", "ml_platform.raw_data_prefix"),
+    (("ml_platform", "subnet_ids"), ["subnet-0123456789abcdef0"], "subnet_ids and security_group_ids go together"),
+    (("ml_platform", "security_group_ids"), ["default"], "ml_platform.security_group_ids.0"),
+    (("ml_platform", "online_stores"), True, "ml_platform.online_stores"),
 ]
 
 
@@ -103,6 +109,12 @@ LEGITIMATE_JUNK: dict[tuple[str, ...], tuple[Callable[[object], bool], str]] = {
         "no principal listed: principals of the deploying account may assume the role, as IAM allows",
     ),
     ("tags",): (lambda v: v == {}, "no extra cost-allocation tags"),
+    ("ml_platform", "retraining_schedule"): (
+        lambda v: v is None,
+        "no schedule: retraining starts on new raw data or by hand",
+    ),
+    ("ml_platform", "subnet_ids"): (lambda v: v == [], "no VPC: the jobs run in SageMaker's own network"),
+    ("ml_platform", "security_group_ids"): (lambda v: v == [], "no VPC: the jobs run in SageMaker's own network"),
 }
 JUNK = st.one_of(
     st.none(), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
@@ -163,6 +175,14 @@ def valid_settings(draw):
     }
     if replica:
         raw["replication"] = {"region": replica}
+    in_vpc = draw(st.booleans())
+    raw["ml_platform"] = {
+        "online_store": draw(st.booleans()),
+        "retrain_on_new_data": draw(st.booleans()),
+        "retraining_schedule": draw(st.sampled_from([None, "rate(7 days)", "cron(0 3 ? * MON *)"])),
+        "subnet_ids": ["subnet-0123456789abcdef0"] if in_vpc else [],
+        "security_group_ids": ["sg-0123456789abcdef0"] if in_vpc else [],
+    }
     return raw
 
 

@@ -19,6 +19,11 @@ BUCKET_IDS = {
 STATEFUL_LOGICAL_IDS = {
     "data": {"AWS::KMS::Key": {"PlatformKey1C4A1A63"}, "AWS::S3::Bucket": BUCKET_IDS},
     "replica": {"AWS::KMS::Key": {"ReplicaKey2E487A43"}, "AWS::S3::Bucket": BUCKET_IDS},
+    # the model registry and the features: replacing them loses registered models and online records
+    "ml_platform": {
+        "AWS::SageMaker::ModelPackageGroup": {"AdherenceModelPackageGroup", "IntentModelPackageGroup"},
+        "AWS::SageMaker::FeatureGroup": {"AdherenceFeatureGroupEA3E60DD"},
+    },
 }
 
 

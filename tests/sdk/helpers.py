@@ -46,6 +46,10 @@ def dev_outputs(*, key_arn: str = KEY_ARN) -> dict[str, dict[str, str]]:
             "DataScientistRoleArn": f"arn:aws:iam::{ACCOUNT}:role/{ROLE_PATH}/Dev-Identity-DataScientistRole-A1",
             "MlEngineerRoleArn": f"arn:aws:iam::{ACCOUNT}:role/{ROLE_PATH}/Dev-Identity-MlEngineerRole-B2",
         },
+        "Dev-MlPlatform": {
+            "AdherencePipelineName": f"{PREFIX}-adherence",
+            "AdherenceFeatureGroupName": f"{PREFIX}-adherence-features",
+        },
         "Dev-Budgets": {},
     }
 
