@@ -24,6 +24,7 @@ import pytest
 from pipeline_code.adherence.specs import DEFINITION
 from pipeline_code.dag import assemble
 from pipeline_code.dag.sagemaker import render_definition, walk_steps
+from scripts.setup_env import pip_settings, uv_environment
 from tests.dag.sagemaker_helpers import PLAIN_TARGET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,8 +78,9 @@ def _build_sdk_venv() -> Path:
         [str(uv), "venv", "--quiet", "--python", sys.executable, str(VENV)],
         [str(uv), "pip", "install", "--quiet", "--python", str(python), "--no-deps", "-r", str(REQUIREMENTS)],
     ]
+    env = uv_environment(pip_settings(sys.executable))  # the same package sources as make setup
     for command in commands:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
         if done.returncode != 0:
             pytest.skip(f"cannot build .venv-sdk (package index unreachable?): {done.stderr.strip()[-500:]}")
     stamp.touch()
