@@ -1,0 +1,9 @@
+"""Default parameters of the intent calibrate step (out-of-scope rule on the shipped int8 model)."""
+
+DEFAULTS = {
+    "rules": "max_softmax,energy,centroid",
+    # Without oos rows in validation: reject this share of in-scope validation rows (max_softmax rule).
+    "fallback_reject_rate": 0.01,
+    "centroid_rows_per_class": 50,  # training rows per class whose embeddings make a class centroid
+    "seed": 13,
+}
