@@ -14,7 +14,8 @@ CLASSES = ["a", "b", "oos"]
 def test_threshold_separates_a_separable_validation_set() -> None:
     scores = np.array([0.9, 0.8, 0.95, 0.2, 0.1])
     is_oos = np.array([False, False, False, True, True])
-    choice = best_threshold(scores, np.zeros(5, bool), np.array([True, True, True, False, False]), is_oos, "x")
+    correct = np.array([True, True, True, False, False])
+    choice = best_threshold(scores, np.zeros(5, bool), correct, is_oos, "x", max_accuracy_loss=0.0)
     assert 0.2 < choice.threshold < 0.8
     assert choice.in_scope_accuracy == 1.0 and choice.oos_recall == 1.0
 
@@ -30,7 +31,19 @@ def test_kept_rule_is_the_best_on_validation_and_oos_class_counts() -> None:
         logits, embeddings, truth, CLASSES, oos_label="oos", centroids=centroids, fallback_reject_rate=0.01
     )
     assert {c.rule for c in candidates} == {"max_softmax", "energy", "centroid"}
-    assert kept.criterion == max(c.criterion for c in candidates)
+    assert kept.oos_recall == max(c.oos_recall for c in candidates)
+
+
+def test_threshold_respects_the_in_scope_accuracy_budget() -> None:
+    rng = np.random.default_rng(3)
+    scores = np.concatenate([rng.uniform(0.3, 1.0, 200), rng.uniform(0.0, 0.6, 50)])
+    is_oos = np.arange(250) >= 200
+    correct = ~is_oos
+    for budget in (0.0, 0.02, 0.1):
+        choice = best_threshold(scores, np.zeros(250, bool), correct, is_oos, "x", max_accuracy_loss=budget)
+        assert choice.in_scope_accuracy >= 1.0 - budget - 1e-9
+        looser = best_threshold(scores, np.zeros(250, bool), correct, is_oos, "x", max_accuracy_loss=budget + 0.05)
+        assert looser.oos_recall >= choice.oos_recall
 
 
 def test_without_oos_rows_the_fallback_rejects_the_given_share() -> None:

@@ -63,12 +63,18 @@ def run(ctx: StepContext) -> dict[str, Any]:
         oos_label=OOS_LABEL,
         centroids=centroids,
         fallback_reject_rate=settings["fallback_reject_rate"],
+        max_accuracy_loss=settings["max_accuracy_loss"],
         rules=rules,
     )
     out = ctx.output_dir("edge_model")
     for name in (MODEL_FILE, TOKENIZER_FILE, LABELS_FILE):
         shutil.copyfile(int8_dir / name, out / name)
-    write_json(rule_document(kept, candidates, oos_class=OOS_LABEL in classes), out / RULE_FILE)
+    write_json(
+        rule_document(
+            kept, candidates, oos_class=OOS_LABEL in classes, max_accuracy_loss=settings["max_accuracy_loss"]
+        ),
+        out / RULE_FILE,
+    )
     if kept.rule == "centroid" and centroids is not None:
         np.save(out / CENTROIDS_FILE, centroids.astype(np.float32), allow_pickle=False)
     write_metadata(
