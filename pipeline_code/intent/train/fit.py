@@ -42,6 +42,7 @@ class FitSettings:
     freeze_word_embeddings: bool = True
     seed: int = 13
     threads: int = 1
+    device: str = "auto"  # "auto": a GPU where the training instance has one (SageMaker GPU types), else the CPU
 
 
 def load_tokenizer(path: Path, max_length: int) -> Tokenizer:
@@ -98,20 +99,27 @@ def sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[np.ndarr
         yield order[i : i + batch_size]
 
 
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
 @torch.no_grad()
 def embed_and_score(
     model: IntentClassifier, encoded: Sequence[Sequence[int]], *, batch_size: int = 128
 ) -> tuple[np.ndarray, np.ndarray]:
     """Logits and embeddings of every row (eval mode), in input order."""
     model.eval()
+    device = model.class_vectors.device
     n = len(encoded)
     logits = np.zeros((n, model.class_vectors.shape[0]), dtype=np.float32)
     embeddings = np.zeros((n, model.class_vectors.shape[1]), dtype=np.float32)
     for idx in sorted_batches([len(r) for r in encoded], batch_size):
         ids, mask = pad_batch([encoded[i] for i in idx])
-        out_logits, out_emb = model(ids, mask)
-        logits[idx] = out_logits.numpy()
-        embeddings[idx] = out_emb.numpy()
+        out_logits, out_emb = model(ids.to(device), mask.to(device))
+        logits[idx] = out_logits.cpu().numpy()
+        embeddings[idx] = out_emb.cpu().numpy()
     return logits, embeddings
 
 
@@ -164,13 +172,16 @@ def fit(
     torch.set_num_threads(settings.threads)
     rng = np.random.default_rng(settings.seed)
     started = time.perf_counter()
+    device = pick_device(settings.device)
     model = IntentClassifier(load_encoder(base_path), num_labels, scale=settings.scale, dropout=settings.dropout)
+    model.to(device)
 
     # Cheap first stage: class vectors = centroids of the frozen sentence embeddings of a few rows per class.
     init_rows = per_class_subset(train_labels, settings.init_rows_per_class, rng)
     _, frozen = embed_and_score(model, [train_ids[i] for i in init_rows])
     with torch.no_grad():
-        model.class_vectors.copy_(torch.from_numpy(class_centroids(frozen, train_labels[init_rows], num_labels)))
+        centroids = class_centroids(frozen, train_labels[init_rows], num_labels)
+        model.class_vectors.copy_(torch.from_numpy(centroids).to(device))
     init_seconds = time.perf_counter() - started
     if settings.freeze_word_embeddings:
         # The 30522 x 384 token table is half the weights; its dense gradient and AdamW update cost ~40 % of a step
@@ -195,7 +206,7 @@ def fit(
     )
     warmup = int(settings.warmup_ratio * total_steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(total_steps, warmup))
-    labels_t = torch.from_numpy(train_labels.astype(np.int64))
+    labels_t = torch.from_numpy(train_labels.astype(np.int64)).to(device)
 
     model.train()
     step, epoch, running = 0, 0, 0.0
@@ -205,8 +216,10 @@ def fit(
             if step >= total_steps:
                 break
             ids, mask = pad_batch([train_ids[i] for i in idx])
-            logits, _ = model(ids, mask)
-            loss = F.cross_entropy(logits, labels_t[idx], label_smoothing=settings.label_smoothing)
+            logits, _ = model(ids.to(device), mask.to(device))
+            loss = F.cross_entropy(
+                logits, labels_t[torch.from_numpy(idx).to(device)], label_smoothing=settings.label_smoothing
+            )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -220,6 +233,7 @@ def fit(
                 log(f"step {step}/{total_steps} loss {running:.4f} ({time.perf_counter() - started:.0f}s)")
         epoch += 1
     model.eval()
+    model.to("cpu")  # export and evaluation run on the CPU
     return FitResult(
         model=model,
         info={
@@ -230,5 +244,6 @@ def fit(
             "fit_seconds": round(time.perf_counter() - started, 2),
             "loss_every_100_steps": losses,
             "settings": asdict(settings),
+            "device": str(device),
         },
     )

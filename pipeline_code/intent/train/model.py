@@ -26,9 +26,14 @@ def base_model_path() -> Path:
 
 
 def load_encoder(path: Path) -> Any:
-    """The BERT encoder of ``path`` without its pooler, from local files only."""
+    """The BERT encoder of ``path`` without its pooler, from local files only (never a model hub)."""
     from transformers import BertModel
+    from transformers.utils import logging as hf_logging
 
+    # The packaged checkpoint carries the sentence-transformers pooler we do not use; its "unexpected keys" load
+    # report is noise in every step log.
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     return BertModel.from_pretrained(str(path), add_pooling_layer=False, local_files_only=True)
 
 

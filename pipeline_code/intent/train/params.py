@@ -22,4 +22,5 @@ DEFAULTS = {
     "freeze_word_embeddings": True,
     "seed": 13,
     "threads": 1,
+    "device": "auto",  # a GPU when the training instance has one (config may choose GPU instance types), else CPU
 }
