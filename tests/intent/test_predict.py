@@ -102,3 +102,26 @@ def test_explain_shows_the_wiring(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     for step in ("IntentValidate", "IntentTrain", "IntentCalibrate", "IntentGate"):
         assert step in result.output
+
+
+def test_train_and_test_files_are_staged_by_content(tmp_path: Path, tiny_data: Path) -> None:
+    from pipeline_code.cli.run import stage_split_files
+
+    first = stage_split_files(
+        tmp_path / "inputs",
+        dataset=None,
+        train=tiny_data / "train.csv",
+        test=tiny_data / "test.csv",
+        valid=None,
+        data_root=tmp_path,
+    )
+    assert sorted(p.name for p in first.iterdir()) == ["test.csv", "train.csv"]
+    again = stage_split_files(
+        tmp_path / "inputs",
+        dataset=None,
+        train=tiny_data / "train.csv",
+        test=tiny_data / "test.csv",
+        valid=None,
+        data_root=tmp_path,
+    )
+    assert again == first and not (tmp_path / "inputs" / "staging").exists()
