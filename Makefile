@@ -53,10 +53,18 @@ demo: synth ## set up, synth all stages with cdk-nag, run the adherence pipeline
 	rm -rf $(RUN_DIR)
 	$(VENV)/bin/mlops run adherence --out $(RUN_DIR)
 	$(PY) -m scripts.platform_report --cdk-out cdk.out --run $(RUN_DIR)
+	rm -rf $(RUN_DIR)-intent
+	$(VENV)/bin/mlops run intent --dataset clinc150 --config config/pipelines/intent-quick.yaml --out $(RUN_DIR)-intent
+	$(VENV)/bin/mlops predict intent --model $(RUN_DIR)-intent/model \
+		"what's my checking account balance" "set an alarm for 7 am tomorrow" "who painted the mona lisa"
 
 bench: setup ## benchmarks that print figures: set-up, type check, suite, synth per resource, adherence pipeline
 	$(PY) -m benchmarks.platform_figures $(if $(REFERENCE),--reference $(REFERENCE))
 	$(PY) -m benchmarks.adherence_run
+
+.PHONY: bench-intent
+bench-intent: setup ## intent model: full training on CLINC150 and BANKING77, every goal figure (long; runs niced)
+	nice -n 10 $(PY) -m benchmarks.intent_run
 
 deploy: setup ## deploy one stage to the account of your AWS credentials: make deploy STAGE=dev
 	$(CDK) deploy -c stages=$(STAGE) '$(shell echo $(STAGE) | sed 's/./\U&/')/*' --require-approval broadening

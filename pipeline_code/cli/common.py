@@ -28,6 +28,11 @@ DEFAULT_CATALOG = PipelineCatalog(
             default_data="data/diabetes-130-us-hospitals/diabetic_data.csv.gz",
             description="Diabetes 130-US hospitals: 30-day readmission (adherence risk) model",
         ),
+        CatalogEntry(
+            name="intent",
+            definition="pipeline_code.intent.specs:DEFINITION",
+            description="Intent classification with out-of-scope rejection (--dataset clinc150|banking77 or CSVs)",
+        ),
     ]
 )
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,9 +36,8 @@ from pipeline_code.dag.report import write_report
 from pipeline_code.dag.spec import PipelineDefinition
 
 
-def check_data(path: Path) -> Path:
+def check_data(path: Path, param: str = "'--data'") -> Path:
     """A CSV / CSV.gz file or a non-empty folder; usage error naming the path and the problem otherwise."""
-    param = "'--data'"
     if not path.exists():
         usage_error(f"{path} does not exist", param)
     if path.is_dir():
@@ -56,6 +57,49 @@ def check_data(path: Path) -> Path:
     if name.endswith(".gz") and head != b"\x1f\x8b":
         usage_error(f"{path} ends in .gz but is not gzip-compressed", param)
     return path.resolve()
+
+
+def stage_split_files(
+    root: Path, *, dataset: str | None, train: Path | None, test: Path | None, valid: Path | None, data_root: Path
+) -> Path:
+    """One folder holding ``train.csv``, ``test.csv`` [, ``valid.csv``]: a shipped data set converted, or the given
+    files copied. The folder is named by its content's sha256 under ``root``, so reruns reuse it and the manifest
+    points at files that still exist."""
+    from pipeline_code.intent.datasets import DATASETS, materialize
+
+    if dataset is not None:
+        if train is not None or test is not None or valid is not None:
+            usage_error("give --dataset or --train/--test[/--valid], not both", "'--dataset'")
+        if dataset not in DATASETS:
+            usage_error(f"unknown data set {dataset!r}; choose one of {', '.join(DATASETS)}", "'--dataset'")
+        staging = root / "staging"
+        shutil.rmtree(staging, ignore_errors=True)
+        materialize(dataset, data_root, staging)
+    else:
+        if train is None or test is None:
+            usage_error(
+                "--train and --test are both needed (--valid is optional)", "'--train'" if train is None else "'--test'"
+            )
+        staging = root / "staging"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for split, given in (("train", train), ("test", test), ("valid", valid)):
+            if given is None:
+                continue
+            source = check_data(given, f"'--{split}'")
+            if source.is_dir():
+                usage_error(f"{given} is a folder; give a .csv or .csv.gz file", f"'--{split}'")
+            suffix = ".csv.gz" if source.name.lower().endswith(".gz") else ".csv"
+            shutil.copyfile(source, staging / f"{split}{suffix}")
+    digest = hashlib.sha256()
+    for path in sorted(staging.iterdir()):
+        digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    target = root / f"{dataset or 'csv'}-{digest.hexdigest()[:16]}"
+    if target.exists():
+        shutil.rmtree(staging)
+    else:
+        staging.rename(target)
+    return target
 
 
 def _load_overrides(path: Path) -> dict[str, dict[str, Any]]:
@@ -153,12 +197,32 @@ def register(app: typer.Typer, env: CliEnv) -> None:
         ] = None,
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step, ignore the step cache.")] = False,
         cache_dir: Annotated[Path | None, typer.Option(help="Step cache folder. Default: <repo>/.mlops-cache.")] = None,
+        dataset: Annotated[
+            str | None, typer.Option(help="Shipped text data set (intent): clinc150 or banking77.")
+        ] = None,
+        train: Annotated[Path | None, typer.Option(help="Training CSV (text,label; label oos: out of scope).")] = None,
+        test: Annotated[Path | None, typer.Option(help="Test CSV, same columns.")] = None,
+        valid: Annotated[
+            Path | None, typer.Option(help="Validation CSV; default: a stratified 10 % of train, fixed seed.")
+        ] = None,
     ) -> None:
         """Run a pipeline on this machine, step by step, with caching and a lineage manifest."""
         out_console, err_console = Console(), Console(stderr=True)
         entry, definition = load_definition(env.catalog, pipeline, err_console)
 
         external: dict[str, Path] = {}
+        if dataset is not None or train is not None or test is not None or valid is not None:
+            if data is not None:
+                usage_error("give --data or --dataset / --train/--test, not both", "'--data'")
+            staging_root = (cache_dir if cache_dir is not None else env.root / CACHE_DIR) / "inputs"
+            data = stage_split_files(
+                staging_root.resolve(),
+                dataset=dataset,
+                train=train,
+                test=test,
+                valid=valid,
+                data_root=env.root / "data",
+            )
         if definition.external_inputs:
             if len(definition.external_inputs) > 1:
                 fail(
@@ -168,7 +232,10 @@ def register(app: typer.Typer, env: CliEnv) -> None:
                 )
             if data is None:
                 if not entry.default_data:
-                    usage_error(f"pipeline {pipeline!r} ships no default data; pass --data", "'--data'")
+                    usage_error(
+                        f"pipeline {pipeline!r} ships no default data; pass --data (or --dataset, --train/--test)",
+                        "'--data'",
+                    )
                 data = env.root / entry.default_data
             external[definition.external_inputs[0]] = check_data(data)
         elif data is not None:

@@ -1,0 +1,28 @@
+"""Default hyperparameters of the intent train step (a SageMaker training job: all arrive as strings).
+
+One recipe, checked on CLINC150 validation only (97.6 % closed-set in-scope accuracy after 3 epochs; a 60-step
+run reached 94.1 %): 3 epochs, batch 32, encoder learning rate 1e-4 with 6 % warm-up and linear decay, head learning
+rate 2e-3, cosine head at scale 20 initialised from class centroids, word embeddings frozen. The 15-minute CLINC150
+budget on a shared 2-core machine left no room for a wider search. ``threads`` is 1 because there two PyTorch
+threads lost more to contention than they gained (a training step took 3.4 s on 2 threads, 0.69 s on 1, under
+load); raise it on a dedicated machine.
+"""
+
+DEFAULTS = {
+    "epochs": 3.0,
+    "batch_size": 32,
+    "learning_rate": 1e-4,
+    "head_learning_rate": 2e-3,
+    "weight_decay": 0.01,
+    "warmup_ratio": 0.06,
+    "scale": 20.0,
+    "dropout": 0.1,
+    "label_smoothing": 0.0,
+    "max_length": 0,  # 0: fitted to the training texts (0.999 quantile of token counts, multiple of 8, <= 128)
+    "max_steps": 0,  # > 0: stop after this many steps (quick mode, unit tests)
+    "init_rows_per_class": 20,
+    "freeze_word_embeddings": True,
+    "seed": 13,
+    "threads": 1,
+    "device": "auto",  # a GPU when the training instance has one (config may choose GPU instance types), else CPU
+}

@@ -1,0 +1,50 @@
+"""Specs render-ready; training is deterministic for a fixed seed; shipped data sets convert to text,label CSVs."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pipeline_code.dag.assembler import PipelineAssembler
+from pipeline_code.dag.spec import TRAINING_MODEL_PATH, JobType
+from pipeline_code.intent.datasets import materialize
+from pipeline_code.intent.specs import DEFINITION, TRAIN_SPEC
+from pipeline_code.intent.train.fit import FitSettings, encode, fit, load_tokenizer
+from pipeline_code.intent.train.model import base_model_path
+from tests.intent.helpers import INTENTS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_plan_assembles_with_a_training_job() -> None:
+    plan = PipelineAssembler(DEFINITION).assemble({})
+    assert plan.order[0] == "IntentValidate" and plan.order[-1] == "IntentGate"
+    assert TRAIN_SPEC.job_type is JobType.TRAINING
+    assert TRAIN_SPEC.output("model").property_path == TRAINING_MODEL_PATH
+
+
+def test_fit_is_deterministic_for_a_fixed_seed() -> None:
+    texts = [t for ts in INTENTS.values() for t in ts]
+    labels = np.asarray([k for k, ts in enumerate(INTENTS.values()) for _ in ts])
+    tokenizer = load_tokenizer(base_model_path() / "tokenizer.json", 16)
+    ids = encode(tokenizer, texts)
+    settings = FitSettings(max_steps=2, batch_size=8, init_rows_per_class=2, max_length=16)
+    runs = [fit(base_path=base_model_path(), train_ids=ids, train_labels=labels, num_labels=4, settings=settings)]
+    runs.append(fit(base_path=base_model_path(), train_ids=ids, train_labels=labels, num_labels=4, settings=settings))
+    first, second = (r.model.state_dict() for r in runs)
+    assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+def test_shipped_data_sets_convert_with_their_oos_splits(tmp_path: Path) -> None:
+    clinc = materialize("clinc150", ROOT / "data", tmp_path / "clinc")
+    counts = {}
+    for split, path in clinc.items():
+        with path.open(encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        counts[split] = (len(rows), sum(r["label"] == "oos" for r in rows))
+    assert counts == {"train": (15100, 100), "valid": (3100, 100), "test": (5500, 1000)}
+    banking = materialize("banking77", ROOT / "data", tmp_path / "banking")
+    assert set(banking) == {"train", "test"}
