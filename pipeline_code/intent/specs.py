@@ -215,5 +215,6 @@ DEFINITION = PipelineDefinition(
     external_inputs=("raw_data",),
     publish=PUBLISH,
     batch_predict=BATCH_PREDICT,
+    report_sections="pipeline_code.intent.report:sections",
     description="Intent classification with out-of-scope rejection: fine-tuned MiniLM, int8 ONNX for the edge.",
 )
