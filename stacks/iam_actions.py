@@ -98,6 +98,11 @@ REGISTRY_READ = (
 )
 REGISTER_MODEL = ("sagemaker:CreateModelPackage",)
 APPROVE_MODEL = ("sagemaker:UpdateModelPackage",)
+FEATURE_GROUP_CREATE = (  # the platform SDK's create_feature_group (a group named with the stage prefix)
+    "sagemaker:AddTags",
+    "sagemaker:CreateFeatureGroup",
+    "sagemaker:DescribeFeatureGroup",
+)
 FEATURE_STORE_RECORDS = ("sagemaker:DescribeFeatureGroup", "sagemaker:GetRecord", "sagemaker:PutRecord")
 ENDPOINTS = (
     "sagemaker:AddTags",
@@ -175,6 +180,7 @@ SAGEMAKER_SCOPED = (
     REGISTER_MODEL,
     APPROVE_MODEL,
     FEATURE_STORE_RECORDS,
+    FEATURE_GROUP_CREATE,
     ENDPOINTS,
     MONITORING,
 )

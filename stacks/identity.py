@@ -166,6 +166,11 @@ class IdentityStack(Stack):
             "RunPipelines", [*actions.PIPELINE_RUN, *actions.PIPELINE_READ], [self._sm("pipeline", f"{self._prefix}-*")]
         )
         scientist.allow("RunExperiments", actions.EXPERIMENTS, self._experiment_arns())
+        scientist.allow(  # the platform SDK's job helpers: jobs named with the stage prefix, run as the SageMaker role
+            "RunStageJobs",
+            actions.PIPELINE_JOBS,
+            [self._sm("processing-job", f"{self._prefix}-*"), self._sm("training-job", f"{self._prefix}-*")],
+        )
         scientist.allow("ReadRegistry", actions.REGISTRY_READ, self._registry_arns())
         scientist.allow("ListAndSearch", actions.LIST_AND_SEARCH, ["*"])
         scientist.deny("NeverApproveOrDeployModels", actions.APPROVE_OR_DEPLOY)
@@ -191,6 +196,9 @@ class IdentityStack(Stack):
             ],
         )
         engineer.allow("ReadPipelines", actions.PIPELINE_READ, [self._sm("pipeline", f"{self._prefix}-*")])
+        engineer.allow(  # the platform SDK's create_feature_group, from a data contract
+            "CreateFeatureGroups", actions.FEATURE_GROUP_CREATE, [self._sm("feature-group", f"{self._prefix}-*")]
+        )
         engineer.allow("ListAndSearch", [*actions.LIST_AND_SEARCH, "cloudwatch:GetMetricData"], ["*"])
 
         # The platform SDK's audit trail: whoever changes something through it appends a line.

@@ -91,6 +91,11 @@ def test_sagemaker_role_is_assumed_by_sagemaker_of_this_account_only(identity):
         ("DataScientistRole", "sagemaker:CreateExperiment", "allow"),
         ("DataScientistRole", "s3:GetObject", "allow"),
         ("DataScientistRole", "s3:PutObject", "implicit-deny"),
+        ("DataScientistRole", "sagemaker:CreateProcessingJob", "allow"),  # the SDK's job helpers
+        ("DataScientistRole", "sagemaker:CreateTrainingJob", "allow"),
+        ("DataScientistRole", "sagemaker:CreateFeatureGroup", "implicit-deny"),
+        ("MlEngineerRole", "sagemaker:CreateFeatureGroup", "allow"),  # the SDK's create_feature_group
+        ("MlEngineerRole", "sagemaker:CreateTrainingJob", "implicit-deny"),
         ("MlEngineerRole", "sagemaker:UpdateModelPackage", "allow"),
         ("MlEngineerRole", "sagemaker:CreateEndpoint", "allow"),
         ("MlEngineerRole", "sagemaker:CreateMonitoringSchedule", "allow"),
@@ -170,3 +175,16 @@ def test_boundary_covers_every_action_a_role_is_granted_by_name(synthesized, bou
                 if "*" in action or action == "iam:PassRole":
                     continue
                 assert decision(action, [statement], boundary_statements) == "allow", f"{role}: {action}"
+
+
+def test_sdk_job_and_feature_group_grants_are_scoped_to_the_stage_prefix(synthesized):
+    """The data scientist's jobs and the ML engineer's feature groups: only names starting with the stage prefix."""
+    policies = synthesized.template("dev", "identity").find_resources("AWS::IAM::ManagedPolicy")
+    found = {}
+    for policy in policies.values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement.get("Sid") in {"RunStageJobs", "CreateFeatureGroups"}:
+                found[statement["Sid"]] = json.dumps(statement["Resource"])
+    assert set(found) == {"RunStageJobs", "CreateFeatureGroups"}
+    assert "processing-job/mlops-dev-*" in found["RunStageJobs"] and "training-job/mlops-dev-*" in found["RunStageJobs"]
+    assert "feature-group/mlops-dev-*" in found["CreateFeatureGroups"]
