@@ -17,7 +17,6 @@ from pipeline_code.dag.sagemaker import (
     REPORT_PROPERTY_FILE,
     THRESHOLD_PARAMETER,
     InputFile,
-    JobResources,
     RenderError,
     render_definition,
     walk_steps,
@@ -26,24 +25,21 @@ from pipeline_code.dag.spec import TRAINING_MODEL_PATH
 from pipeline_code.intent.gate.main import verdict
 from pipeline_code.intent.gate.params import DEFAULTS as GATE_DEFAULTS
 from pipeline_code.intent.specs import DEFINITION, QUALITY_GATE, TRAIN, VALIDATE
-from tests.dag.sagemaker_helpers import STEP_REF, TARGET, TOKEN, gets, join_with
+from tests.dag.sagemaker_helpers import (
+    INTENT_FILES,
+    INTENT_IMAGE,
+    INTENT_TARGET,
+    STEP_REF,
+    TARGET,
+    TOKEN,
+    gets,
+    join_with,
+)
 from tests.dag.toy_steps.pipeline import make_definition
 
 PLAN = assemble(DEFINITION)
-IMAGE = TOKEN % 40
-FILES = tuple(
-    InputFile(split, f"{split.capitalize()}CsvUri", f"s3://{TOKEN % 7}/intent/{split}.csv")
-    for split in ("train", "valid", "test")
-)
-INTENT_TARGET = dataclasses.replace(
-    TARGET,
-    pipeline_name="mlops-dev-intent",
-    image_uri=IMAGE,
-    model_package_group="mlops-dev-intent",
-    experiment_name="mlops-dev-intent",
-    training=JobResources("ml.g5.xlarge"),
-    input_files={"raw_data": FILES},
-)
+IMAGE = INTENT_IMAGE
+FILES = INTENT_FILES
 
 
 @pytest.fixture(scope="module")
