@@ -93,3 +93,22 @@ PLAIN_TARGET = SageMakerTarget(
     experiment_name="mlops-dev-adherence",
     region="us-east-1",
 )
+# The intent pipeline with plain values, as the SDK parity test renders it: own image, CSV parameters, GPU training.
+PLAIN_INTENT_TARGET = dataclasses.replace(
+    PLAIN_TARGET,
+    pipeline_name="mlops-dev-intent",
+    artifacts_prefix="pipelines/mlops-dev-intent",
+    image_uri="111122223333.dkr.ecr.us-east-1.amazonaws.com/cdk-hnb659fds-container-assets:4567ef01",
+    input_data_uri="s3://mlops-dev-raw-111122223333-us-east-1/intent/",
+    model_package_group="mlops-dev-intent",
+    experiment_name="mlops-dev-intent",
+    training=JobResources("ml.g5.xlarge"),
+    input_files={
+        "raw_data": tuple(
+            InputFile(
+                split, f"{split.capitalize()}CsvUri", f"s3://mlops-dev-raw-111122223333-us-east-1/intent/{split}.csv"
+            )
+            for split in ("train", "valid", "test")
+        )
+    },
+)
