@@ -1,11 +1,13 @@
-"""ML platform (stateless): SageMaker pipelines rendered from the DAG, their step image and code, the model
+"""ML platform (stateless): SageMaker pipelines rendered from the DAG, their step images and code, the model
 registry's groups, the Feature Store feature group, and the retraining triggers.
 
-The pipeline definition is the adherence plan (``pipeline_code.adherence.specs``) rendered by
-``pipeline_code.dag.sagemaker``: the local executor and SageMaker run the same steps with the same parameters.
-Two assets carry what the jobs run: the step image (``docker/steps/Dockerfile``: the pinned pipeline runtime; a
-dependency change rebuilds it) and the step code (the ``pipeline_code`` package as a zip; a code change changes only
-that). Synth builds neither: the CDK CLI builds and publishes them at deploy time (the image needs Docker there).
+The pipeline definitions are the adherence plan (``pipeline_code.adherence.specs``) and the intent plan
+(``pipeline_code.intent.specs``), both rendered by ``pipeline_code.dag.sagemaker``: the local executor and SageMaker
+run the same steps with the same parameters. Three assets carry what the jobs run: the step image
+(``docker/steps/Dockerfile``: the pinned pipeline runtime), the intent image (``docker/intent/Dockerfile``: the same
+plus the pinned intent runtime, torch included; every intent job runs it) and the step code (the ``pipeline_code``
+package as a zip, shared by both pipelines; a code change changes only that, a dependency change an image). Synth
+builds none of them: the CDK CLI builds and publishes them at deploy time (the images need Docker there).
 
 The code asset stays in the CDK file-asset bucket instead of being copied into the pipeline-artifacts bucket: a copy
 needs ``BucketDeployment``, a CDK-made Lambda function whose findings (runtime, concurrency, DLQ, VPC, inline and
@@ -31,7 +33,8 @@ from pipeline_code.adherence.ingest.records import EVENT_TIME, RECORD_IDENTIFIER
 from pipeline_code.adherence.specs import DEFINITION as ADHERENCE
 from pipeline_code.adherence.specs import INGEST
 from pipeline_code.dag import assemble
-from pipeline_code.dag.sagemaker import JobResources
+from pipeline_code.dag.sagemaker import InputFile, JobResources
+from pipeline_code.intent.specs import DEFINITION as INTENT
 from stacks import naming
 from stacks.constructs.dag_pipeline import DagPipeline, PipelineJobs
 from stacks.constructs.feature_group import FeatureGroup
@@ -43,7 +46,7 @@ from stacks.settings import StageSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("adherence", "intent")
-"""One model package group per model; ``intent`` is created now, its pipeline comes with the intent model."""
+"""One model package group per model, each the registry of that model's pipeline."""
 # The image's build context is the repository root, narrowed to the three files the Dockerfile copies.
 STEP_IMAGE_CONTEXT = [
     "*",
@@ -52,17 +55,29 @@ STEP_IMAGE_CONTEXT = [
     "!requirements-pipeline.txt",
     "!constraints.txt",
 ]
+# The intent image's context: its Dockerfile, the shared bootstrap, both runtime files and the constraints.
+INTENT_IMAGE_CONTEXT = [
+    "*",
+    "!docker/intent/Dockerfile",
+    "!docker/steps/bootstrap.py",
+    "!requirements-pipeline.txt",
+    "!requirements-intent.txt",
+    "!constraints.txt",
+]
+INTENT_SPLITS = ("train", "valid", "test")
+"""The intent pipeline's input files, one parameter each (``TrainCsvUri`` ...); defaults ``<prefix><split>.csv``."""
 CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.mypy_cache", "**/.pytest_cache"]
 
 
 class MlPlatformStack(Stack):
-    """Creates, per stage: ``self.step_image`` and ``self.step_code`` (assets), ``self.model_package_groups``
-    (``adherence``, ``intent``), ``self.feature_group`` (the adherence feature table), ``self.adherence_pipeline``
-    (``AWS::SageMaker::Pipeline``, running as the Identity stack's SageMaker execution role) and
-    ``self.triggers`` (new raw data, optional schedule).
+    """Creates, per stage: ``self.step_image``, ``self.intent_image`` and ``self.step_code`` (assets),
+    ``self.model_package_groups`` (``adherence``, ``intent``), ``self.feature_group`` (the adherence feature table),
+    ``self.adherence_pipeline`` and ``self.intent_pipeline`` (``AWS::SageMaker::Pipeline``, running as the Identity
+    stack's SageMaker execution role) and ``self.triggers`` (new adherence raw data, optional schedule).
 
     Grants: the SageMaker execution role may read the code asset (everything else it needs is granted in the
-    Identity stack); the trigger role may start the adherence pipeline and nothing else.
+    Identity stack); the trigger role may start the adherence pipeline and nothing else. The intent pipeline has no
+    trigger: its data sets are uploaded as whole files, and a run is started by hand with their URIs.
     """
 
     def __init__(
@@ -146,6 +161,48 @@ class MlPlatformStack(Stack):
         self.adherence_pipeline.pipeline.node.add_dependency(self.feature_group.feature_group)
         self.adherence_pipeline.pipeline.node.add_dependency(self.model_package_groups["adherence"])
 
+        self.intent_image = ecr_assets.DockerImageAsset(
+            self,
+            "IntentImage",
+            directory=str(ROOT),
+            file="docker/intent/Dockerfile",
+            exclude=INTENT_IMAGE_CONTEXT,
+            ignore_mode=IgnoreMode.DOCKER,
+            platform=ecr_assets.Platform.LINUX_AMD64,
+        )
+        intent_name = f"{prefix}-intent"
+        intent_inputs = tuple(
+            InputFile(
+                folder=split,
+                parameter=f"{split.capitalize()}CsvUri",
+                default_uri=data.raw_data_bucket.s3_url_for_object(f"{cfg.intent_raw_data_prefix}{split}.csv"),
+            )
+            for split in INTENT_SPLITS
+        )
+        self.intent_pipeline = DagPipeline(
+            self,
+            "IntentPipeline",
+            plan=assemble(INTENT),
+            pipeline_name=intent_name,
+            role=role,
+            artifacts_bucket=data.pipeline_artifacts_bucket,
+            key=data.key,
+            step_image=self.intent_image,
+            step_code=self.step_code,
+            input_data_uri=data.raw_data_bucket.s3_url_for_object(cfg.intent_raw_data_prefix),
+            input_files={"raw_data": intent_inputs},
+            model_package_group_name=intent_name,
+            experiment_name=intent_name,
+            jobs=PipelineJobs(
+                processing=JobResources(cfg.processing_instance_type, 1, cfg.volume_size_gb, runtime_s),
+                training=JobResources(cfg.intent_training_instance_type, 1, cfg.volume_size_gb, runtime_s),
+                subnet_ids=cfg.subnet_ids,
+                security_group_ids=cfg.security_group_ids,
+            ),
+            description=INTENT.description,
+        )
+        self.intent_pipeline.pipeline.node.add_dependency(self.model_package_groups["intent"])
+
         self.triggers = RetrainingTriggers(
             self,
             "AdherenceRetraining",
@@ -160,6 +217,7 @@ class MlPlatformStack(Stack):
         )
         # For the platform SDK's config (mlops config export): pipelines["adherence"], feature_store.groups[...].
         sdk_output(self, settings=settings, key="AdherencePipelineName", value=pipeline_name)
+        sdk_output(self, settings=settings, key="IntentPipelineName", value=intent_name)
         sdk_output(
             self, settings=settings, key="AdherenceFeatureGroupName", value=self.feature_group.feature_group_name
         )

@@ -89,6 +89,11 @@ SAGEMAKER_INSTANCE_PATTERN = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
 # EventBridge Scheduler: rate(5 minutes), cron(0 3 ? * MON *) (six fields), at(2026-01-01T00:00:00)
 SCHEDULE_PATTERN = r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+( \S+){5}\))$"
 InstanceType = Annotated[str, StringConstraints(pattern=SAGEMAKER_INSTANCE_PATTERN)]
+# Instance families SageMaker offers for training jobs that the intent image runs on: CPU ones, and GPU ones (the
+# image's default torch wheel is CUDA-capable). Anything else is most likely a typo or a family without training.
+CPU_TRAINING_FAMILIES = ("m5", "m5d", "m6i", "m7i", "c5", "c5n", "c6i", "c7i", "r5", "r5d")
+GPU_TRAINING_FAMILIES = ("g4dn", "g5", "g6", "g6e", "p3", "p3dn", "p4d", "p4de", "p5")
+TRAINING_SIZE_PATTERN = r"^(large|xlarge|\d{1,2}xlarge)$"
 
 
 class MlPlatformSettings(_Frozen):
@@ -102,6 +107,15 @@ class MlPlatformSettings(_Frozen):
     training_instance_type: InstanceType = Field(default="ml.m5.large", description="Default of every training job")
     volume_size_gb: int = Field(default=30, ge=1, le=16384, description="EBS volume per job instance")
     max_runtime_minutes: int = Field(default=60, ge=1, le=7200, description="Stop a job after this long")
+    intent_training_instance_type: InstanceType = Field(
+        default="ml.m5.large",
+        description="Default of the intent pipeline's training job: a CPU type, or a GPU type such as ml.g5.xlarge",
+    )
+    intent_raw_data_prefix: str = Field(
+        default="intent/",
+        pattern=r"^([A-Za-z0-9!_.*'()-]+/)+$",
+        description="Key prefix in the raw-data bucket of the intent pipeline's default train.csv, valid.csv, test.csv",
+    )
     raw_data_prefix: str = Field(
         default="adherence/",
         pattern=r"^([A-Za-z0-9!_.*'()-]+/)+$",
@@ -120,6 +134,22 @@ class MlPlatformSettings(_Frozen):
     security_group_ids: tuple[Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")], ...] = Field(
         default=(), max_length=5
     )
+
+    @field_validator("intent_training_instance_type")
+    @classmethod
+    def _training_type(cls, value: str) -> str:
+        _, family, size = value.split(".")
+        if family not in CPU_TRAINING_FAMILIES + GPU_TRAINING_FAMILIES or not re.fullmatch(TRAINING_SIZE_PATTERN, size):
+            raise ValueError(
+                f"{value!r} is not a training instance type the intent image runs on: ml.<family>.<size> with a CPU "
+                f"family ({', '.join(CPU_TRAINING_FAMILIES)}) or a GPU family ({', '.join(GPU_TRAINING_FAMILIES)}) "
+                "and a size such as large, xlarge, 2xlarge"
+            )
+        return value
+
+    @property
+    def intent_training_on_gpu(self) -> bool:
+        return self.intent_training_instance_type.split(".")[1] in GPU_TRAINING_FAMILIES
 
     @model_validator(mode="after")
     def _vpc(self) -> MlPlatformSettings:

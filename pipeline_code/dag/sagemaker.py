@@ -10,7 +10,8 @@ What a plan becomes:
 - each planned step a ``Processing`` or ``Training`` step (by ``JobType``) that runs the step image with the
   container entry point (:mod:`pipeline_code.dag.container`) on the code archive, which arrives as one more input;
 - each edge a ``{"Get": "Steps.<producer>.<property path>"}`` taken from the producer's ``OutputSpec``; each external
-  input a pipeline parameter;
+  input a pipeline parameter (an S3 prefix), or, where the target splits it into files (``input_files``), one
+  parameter per file, each object delivered to its own folder of that input (``<input>/<folder>/<object>``);
 - the plan's quality gate a ``Condition`` step on the report (a property file read with ``Std:JsonGet``) against a
   threshold parameter, with a ``RegisterModel`` step (``PendingManualApproval``, the report as model metrics) when it
   passes and a ``Fail`` step naming the metric when it does not.
@@ -75,6 +76,25 @@ class JobResources:
 
 
 @dataclass(frozen=True)
+class InputFile:
+    """One object of an external input, given as its own pipeline parameter (e.g. ``TrainCsvUri``).
+
+    The job finds it in ``<input dir>/<folder>/`` under its own object name: SageMaker downloads every object whose
+    key starts with the URI into that folder. ``default_uri`` is the parameter's default.
+    """
+
+    folder: str
+    parameter: str
+    default_uri: str
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", self.folder):
+            raise RenderError(f"input file folder {self.folder!r} must be lower_snake_case")
+        if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", self.parameter):
+            raise RenderError(f"input file parameter {self.parameter!r} must be PascalCase")
+
+
+@dataclass(frozen=True)
 class RetrySettings:
     """SageMaker retries of a step: ``max_attempts`` per error family, exponential back-off from ``interval_s``."""
 
@@ -90,6 +110,7 @@ class SageMakerTarget:
     - ``artifacts_bucket`` / ``artifacts_prefix``: run data goes to ``s3://bucket/prefix/<execution id>/<step>/<out>``.
     - ``code_uri``: the S3 object of the code archive (a zip of the ``pipeline_code`` package).
     - ``input_data_uri``: default of the pipeline parameter of every external input (``<Name>Uri``).
+    - ``input_files``: external input -> its files, each a parameter of its own instead of ``<Name>Uri``.
     - ``resources``: per-step overrides of ``processing`` / ``training`` defaults.
     - ``subnet_ids`` / ``security_group_ids``: run the jobs in a VPC (both or neither).
     """
@@ -108,6 +129,7 @@ class SageMakerTarget:
     processing: JobResources = JobResources()
     training: JobResources = JobResources()
     resources: Mapping[str, JobResources] = field(default_factory=dict)
+    input_files: Mapping[str, tuple[InputFile, ...]] = field(default_factory=dict)
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
     cache_expire_after: str = "P30D"
@@ -175,19 +197,56 @@ class SageMakerRenderer:
                 raise RenderError(f"step name {step.step_type!r} is not a valid SageMaker step name")
             if CODE_INPUT in step.inputs:
                 raise RenderError(f"step {step.step_type!r}: input name {CODE_INPUT!r} is reserved for the code")
+        self._check_input_files()
         unknown = sorted(set(self.target.resources) - set(self.plan.order))
         if unknown:
             raise RenderError(
                 f"resources name unknown step(s) {', '.join(unknown)} (steps: {', '.join(self.plan.order)})"
             )
 
+    def _check_input_files(self) -> None:
+        files = self.target.input_files
+        unknown = sorted(set(files) - set(self.plan.external_inputs))
+        if unknown:
+            raise RenderError(
+                f"input_files name unknown external input(s) {', '.join(unknown)} "
+                f"(external inputs: {', '.join(self.plan.external_inputs) or 'none'})"
+            )
+        parameters = [f.parameter for group in files.values() for f in group]
+        taken = {external_parameter(name) for name in self.plan.external_inputs} | {THRESHOLD_PARAMETER}
+        for step in self.plan.steps:
+            taken |= {parameter_name(step.step_type, "InstanceType"), parameter_name(step.step_type, "InstanceCount")}
+        clashes = sorted({p for p in parameters if parameters.count(p) > 1 or p in taken})
+        if clashes:
+            raise RenderError(f"input file parameter(s) {', '.join(clashes)} clash with other pipeline parameters")
+        for name, group in files.items():
+            if not group:
+                raise RenderError(f"input_files[{name!r}] is empty")
+            folders = [f.folder for f in group]
+            if len(set(folders)) != len(folders):
+                raise RenderError(f"input_files[{name!r}]: folders must be unique, got {folders}")
+            for step in self.plan.steps:
+                bound = any(isinstance(b, ExternalInputRef) and b.name == name for b in step.inputs.values())
+                if bound and step.job_type is JobType.TRAINING:
+                    raise RenderError(
+                        f"step {step.step_type!r}: external input {name!r} is split into files, which only "
+                        "processing jobs can receive (a training channel is one S3 prefix)"
+                    )
+
     # -- parameters ---------------------------------------------------------------------------------------------
 
     def parameters(self) -> list[dict[str, Any]]:
-        params: list[dict[str, Any]] = [
-            {"Name": external_parameter(name), "Type": "String", "DefaultValue": self.target.input_data_uri}
-            for name in self.plan.external_inputs
-        ]
+        params: list[dict[str, Any]] = []
+        for name in self.plan.external_inputs:
+            if name in self.target.input_files:
+                params += [
+                    {"Name": f.parameter, "Type": "String", "DefaultValue": f.default_uri}
+                    for f in self.target.input_files[name]
+                ]
+            else:
+                params.append(
+                    {"Name": external_parameter(name), "Type": "String", "DefaultValue": self.target.input_data_uri}
+                )
         for step in self.plan.steps:
             job = self.target.job(step)
             params.append(
@@ -312,10 +371,22 @@ class SageMakerRenderer:
     def _processing(self, step: PlannedStep, inputs: Mapping[str, BuiltInput[RenderedStep]]) -> RenderedStep:
         job = self.target.job(step)
         outputs = {out.logical_name: self._output_uri(step.step_type, out.logical_name) for out in step.spec.outputs}
-        processing_inputs = [
-            _processing_input(name, self._input_uri(built), f"{PROCESSING_ROOT}/input/{name}")
-            for name, built in sorted(inputs.items())
-        ]
+        processing_inputs = []
+        for name, built in sorted(inputs.items()):
+            binding = built.binding
+            if isinstance(binding, ExternalInputRef) and binding.name in self.target.input_files:
+                processing_inputs += [
+                    _processing_input(
+                        f"{name}-{f.folder}",
+                        _get(f"Parameters.{f.parameter}"),
+                        f"{PROCESSING_ROOT}/input/{name}/{f.folder}",
+                    )
+                    for f in self.target.input_files[binding.name]
+                ]
+            else:
+                processing_inputs.append(
+                    _processing_input(name, self._input_uri(built), f"{PROCESSING_ROOT}/input/{name}")
+                )
         processing_inputs.append(
             _processing_input(CODE_INPUT, self.target.code_uri, f"{PROCESSING_ROOT}/input/{CODE_INPUT}")
         )

@@ -24,6 +24,7 @@ from pipeline_code.dag.spec import (
     OutputSpec,
     PipelineDefinition,
     PublishedArtifact,
+    QualityGate,
     StepSpecification,
     processing_output_path,
 )
@@ -206,6 +207,20 @@ PUBLISH = {
     "validation_report.json": PublishedArtifact(VALIDATE, "validation_report", "validation_report.json"),
 }
 
+QUALITY_GATE = QualityGate(
+    report_step=GATE,
+    report_output="quality_gate",
+    report_file="quality_gate.json",
+    metric="values.accuracy",
+    threshold_parameter="min_accuracy",
+    model_step=CALIBRATE,
+    model_output="edge_model",
+    content_types=("text/plain",),
+    response_types=("application/json",),
+)
+"""Register the shipped (int8, sealed) model folder only if its test in-scope accuracy reaches the gate step's
+``min_accuracy``; the gate step itself also fails the run on its other checks (OOS recall, quantization, size)."""
+
 BATCH_PREDICT = f"{_PACKAGE}.predict:predict_file"
 """``module:function`` of the batch predictor (``fn(model_dir, input_path, output_path) -> dict``)."""
 
@@ -216,5 +231,6 @@ DEFINITION = PipelineDefinition(
     publish=PUBLISH,
     batch_predict=BATCH_PREDICT,
     report_sections="pipeline_code.intent.report:sections",
+    quality_gate=QUALITY_GATE,
     description="Intent classification with out-of-scope rejection: fine-tuned MiniLM, int8 ONNX for the edge.",
 )

@@ -16,7 +16,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from pipeline_code.dag.assembler import PipelinePlan
-from pipeline_code.dag.sagemaker import JobResources, SageMakerTarget, render_definition
+from pipeline_code.dag.sagemaker import InputFile, JobResources, SageMakerTarget, render_definition
 from stacks import iam_actions as actions
 from stacks.constructs.grantee import ManagedPolicyGrantee
 
@@ -38,8 +38,9 @@ class DagPipeline(Construct):
 
     Every job runs ``step_image`` as ``role`` with the step code from ``step_code``; run data goes to
     ``artifacts_bucket`` under ``artifacts/<pipeline name>/``, encrypted with ``key``; ``input_data_uri`` is the
-    default of the input parameter. The definition goes into the template as a JSON string with the tokens resolved
-    by CloudFormation (``Stack.to_json_string``), so synth makes no AWS call.
+    default of the input parameter, or ``input_files`` split an external input into one parameter per file. The
+    definition goes into the template as a JSON string with the tokens resolved by CloudFormation
+    (``Stack.to_json_string``), so synth makes no AWS call.
 
     Grants: ``s3:GetObject`` on the code asset object and ``s3:ListBucket`` of that one key (SageMaker lists a
     prefix before it downloads); nothing else: the role's other permissions live in the Identity stack.
@@ -61,6 +62,7 @@ class DagPipeline(Construct):
         model_package_group_name: str,
         experiment_name: str,
         jobs: PipelineJobs | None = None,
+        input_files: Mapping[str, tuple[InputFile, ...]] | None = None,
         description: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
@@ -82,6 +84,7 @@ class DagPipeline(Construct):
             processing=jobs.processing,
             training=jobs.training,
             resources=dict(jobs.per_step),
+            input_files=dict(input_files or {}),
             subnet_ids=jobs.subnet_ids,
             security_group_ids=jobs.security_group_ids,
         )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from typing import Any
 
-from pipeline_code.dag.sagemaker import SageMakerTarget
+from pipeline_code.dag.sagemaker import InputFile, JobResources, SageMakerTarget
 
 # Strings shaped like CDK tokens: the renderer must carry them through untouched.
 TOKEN = "${Token[TOKEN.%d]}"
@@ -22,6 +23,22 @@ TARGET = SageMakerTarget(
     model_package_group="mlops-dev-adherence",
     experiment_name="mlops-dev-adherence",
     region="us-east-1",
+)
+# The intent pipeline's target as the MlPlatform stack builds it: its own image, a GPU training type, and the raw
+# data split into train / valid / test CSV parameters.
+INTENT_IMAGE = TOKEN % 40
+INTENT_FILES = tuple(
+    InputFile(split, f"{split.capitalize()}CsvUri", f"s3://{TOKEN % 7}/intent/{split}.csv")
+    for split in ("train", "valid", "test")
+)
+INTENT_TARGET = dataclasses.replace(
+    TARGET,
+    pipeline_name="mlops-dev-intent",
+    image_uri=INTENT_IMAGE,
+    model_package_group="mlops-dev-intent",
+    experiment_name="mlops-dev-intent",
+    training=JobResources("ml.g5.xlarge"),
+    input_files={"raw_data": INTENT_FILES},
 )
 
 
@@ -75,4 +92,23 @@ PLAIN_TARGET = SageMakerTarget(
     model_package_group="mlops-dev-adherence",
     experiment_name="mlops-dev-adherence",
     region="us-east-1",
+)
+# The intent pipeline with plain values, as the SDK parity test renders it: own image, CSV parameters, GPU training.
+PLAIN_INTENT_TARGET = dataclasses.replace(
+    PLAIN_TARGET,
+    pipeline_name="mlops-dev-intent",
+    artifacts_prefix="pipelines/mlops-dev-intent",
+    image_uri="111122223333.dkr.ecr.us-east-1.amazonaws.com/cdk-hnb659fds-container-assets:4567ef01",
+    input_data_uri="s3://mlops-dev-raw-111122223333-us-east-1/intent/",
+    model_package_group="mlops-dev-intent",
+    experiment_name="mlops-dev-intent",
+    training=JobResources("ml.g5.xlarge"),
+    input_files={
+        "raw_data": tuple(
+            InputFile(
+                split, f"{split.capitalize()}CsvUri", f"s3://mlops-dev-raw-111122223333-us-east-1/intent/{split}.csv"
+            )
+            for split in ("train", "valid", "test")
+        )
+    },
 )

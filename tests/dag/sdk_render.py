@@ -1,4 +1,7 @@
-"""Render the adherence plan with the SageMaker Python SDK 2.257 (run in .venv-sdk by test_sagemaker_sdk_parity.py).
+"""Render a plan with the SageMaker Python SDK 2.257 (run in .venv-sdk by test_sagemaker_sdk_parity.py).
+
+``python sdk_render.py [adherence|intent]`` (default adherence): the intent pipeline adds its own image, a GPU
+training type, the CSV files as parameters of their own (``input_files``) and a processing output as the model.
 
 Built from the plan and the target, as a team using the SDK would write it: a Processor / Estimator per step,
 ProcessingStep / TrainingStep with caching and retries, a ConditionStep on a JsonGet of the report's property file,
@@ -49,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import boto3  # noqa: E402
 from sagemaker.estimator import Estimator  # noqa: E402
 from sagemaker.inputs import TrainingInput  # noqa: E402
+from sagemaker.model import Model  # noqa: E402
 from sagemaker.model_metrics import MetricsSource, ModelMetrics  # noqa: E402
 from sagemaker.network import NetworkConfig  # noqa: E402
 from sagemaker.processing import ProcessingInput, ProcessingOutput, Processor  # noqa: E402
@@ -57,6 +61,7 @@ from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo  # noqa:
 from sagemaker.workflow.execution_variables import ExecutionVariables  # noqa: E402
 from sagemaker.workflow.fail_step import FailStep  # noqa: E402
 from sagemaker.workflow.functions import Join, JsonGet  # noqa: E402
+from sagemaker.workflow.model_step import ModelStep  # noqa: E402
 from sagemaker.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString  # noqa: E402
 from sagemaker.workflow.pipeline import Pipeline  # noqa: E402
 from sagemaker.workflow.pipeline_context import PipelineSession  # noqa: E402
@@ -71,7 +76,7 @@ from sagemaker.workflow.retry import (  # noqa: E402
 from sagemaker.workflow.step_collections import RegisterModel  # noqa: E402
 from sagemaker.workflow.steps import CacheConfig, ProcessingStep, TrainingStep  # noqa: E402
 
-from pipeline_code.adherence.specs import DEFINITION  # noqa: E402
+from pipeline_code.adherence.specs import DEFINITION as ADHERENCE  # noqa: E402
 from pipeline_code.dag import assemble  # noqa: E402
 from pipeline_code.dag.resolver import ExternalInputRef  # noqa: E402
 from pipeline_code.dag.sagemaker import (  # noqa: E402
@@ -87,9 +92,12 @@ from pipeline_code.dag.sagemaker import (  # noqa: E402
     parameter_name,
 )
 from pipeline_code.dag.spec import JobType  # noqa: E402
-from tests.dag.sagemaker_helpers import PLAIN_TARGET as TARGET  # noqa: E402
+from pipeline_code.intent.specs import DEFINITION as INTENT  # noqa: E402
+from tests.dag.sagemaker_helpers import PLAIN_INTENT_TARGET, PLAIN_TARGET  # noqa: E402
 
-PLAN = assemble(DEFINITION)
+WHICH = sys.argv[1] if len(sys.argv) > 1 else "adherence"
+PLAN = assemble({"adherence": ADHERENCE, "intent": INTENT}[WHICH])
+TARGET = {"adherence": PLAIN_TARGET, "intent": PLAIN_INTENT_TARGET}[WHICH]
 OURS = SageMakerRenderer(PLAN, TARGET)  # used only for the container argument strings (opaque to the SDK)
 SESSION = PipelineSession(
     boto_session=boto3.Session(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"),
@@ -161,7 +169,11 @@ ENV = {"PYTHONUNBUFFERED": "1", "MLOPS_BACK_END": "sagemaker", "AWS_DEFAULT_REGI
 
 def main() -> None:
     for name in PLAN.external_inputs:
-        parameter(ParameterString, external_parameter(name), TARGET.input_data_uri)
+        if name in TARGET.input_files:
+            for file in TARGET.input_files[name]:
+                parameter(ParameterString, file.parameter, file.default_uri)
+        else:
+            parameter(ParameterString, external_parameter(name), TARGET.input_data_uri)
     for step in PLAN.steps:
         job = TARGET.job(step)
         parameter(ParameterString, parameter_name(step.step_type, "InstanceType"), job.instance_type)
@@ -205,10 +217,18 @@ def main() -> None:
             max_runtime_in_seconds=job.max_runtime_s, env=ENV, sagemaker_session=SESSION,
             network_config=NetworkConfig(enable_network_isolation=isolated, encrypt_inter_container_traffic=True),
         )  # fmt: skip
-        inputs = [
-            ProcessingInput(source=source(b), destination=f"{PROCESSING_ROOT}/input/{name}", input_name=name)
-            for name, b in sorted(step.inputs.items())
-        ]
+        inputs = []
+        for name, b in sorted(step.inputs.items()):
+            if isinstance(b, ExternalInputRef) and b.name in TARGET.input_files:
+                inputs += [
+                    ProcessingInput(source=PARAMS[f.parameter], input_name=f"{name}-{f.folder}",
+                                    destination=f"{PROCESSING_ROOT}/input/{name}/{f.folder}")
+                    for f in TARGET.input_files[b.name]
+                ]  # fmt: skip
+            else:
+                inputs.append(
+                    ProcessingInput(source=source(b), destination=f"{PROCESSING_ROOT}/input/{name}", input_name=name)
+                )
         inputs.append(ProcessingInput(source=TARGET.code_uri, destination=f"{PROCESSING_ROOT}/input/{CODE_INPUT}",
                                       input_name=CODE_INPUT))  # fmt: skip
         outputs = [
@@ -232,16 +252,32 @@ def main() -> None:
             s3_uri=Join(on="/", values=[source_of(gate.report_step, gate.report_output), gate.report_file]),
         )
     )
-    register = RegisterModel(
-        name=PLAN.name.capitalize(), content_types=list(gate.content_types), response_types=list(gate.response_types),
-        inference_instances=list(TARGET.inference_instance_types),
-        transform_instances=list(TARGET.transform_instance_types),
-        model_package_group_name=TARGET.model_package_group, approval_status="PendingManualApproval",
-        estimator=ESTIMATORS[gate.model_step],
-        image_uri=TARGET.image_uri, model_data=source_of(gate.model_step, gate.model_output),
-        model_metrics=model_metrics,
-        description=f"{PLAN.name} model registered by pipeline {TARGET.pipeline_name}",
-    )  # fmt: skip
+    description = f"{PLAN.name} model registered by pipeline {TARGET.pipeline_name}"
+    model_data = source_of(gate.model_step, gate.model_output)
+    if gate.model_step in ESTIMATORS:
+        register = RegisterModel(
+            name=PLAN.name.capitalize(), content_types=list(gate.content_types),
+            response_types=list(gate.response_types), inference_instances=list(TARGET.inference_instance_types),
+            transform_instances=list(TARGET.transform_instance_types),
+            model_package_group_name=TARGET.model_package_group, approval_status="PendingManualApproval",
+            estimator=ESTIMATORS[gate.model_step], image_uri=TARGET.image_uri, model_data=model_data,
+            model_metrics=model_metrics, description=description,
+        )  # fmt: skip
+    else:  # the model is a processing job's output: no estimator, so a Model registered through a ModelStep
+        model = Model(
+            image_uri=TARGET.image_uri, model_data=model_data, role=TARGET.role_arn, sagemaker_session=SESSION
+        )
+        register = ModelStep(
+            name=PLAN.name.capitalize(),
+            description=description,
+            step_args=model.register(
+                content_types=list(gate.content_types), response_types=list(gate.response_types),
+                inference_instances=list(TARGET.inference_instance_types),
+                transform_instances=list(TARGET.transform_instance_types),
+                model_package_group_name=TARGET.model_package_group, approval_status="PendingManualApproval",
+                model_metrics=model_metrics, description=description,
+            ),
+        )  # fmt: skip
     fail = FailStep(
         name=FAIL_STEP,
         error_message=Join(on=" ", values=[f"Quality gate: {gate.metric} =", metric, "is below the threshold",

@@ -1,4 +1,5 @@
-"""The hand renderer against the SageMaker Python SDK 2.257: the same plan, rendered both ways, step by step.
+"""The hand renderer against the SageMaker Python SDK 2.257: the same plan, rendered both ways, step by step, for
+the adherence and the intent pipeline (its own image, CSV files as parameters, a processing output as the model).
 
 The SDK pins packaging<25, rich<15 and attrs<26, which the platform's runtime does not accept, so it lives in its own
 virtual environment (``.venv-sdk``, from ``requirements-sdk-parity.txt``, built once by the fixture below with the
@@ -21,11 +22,12 @@ from typing import Any
 
 import pytest
 
-from pipeline_code.adherence.specs import DEFINITION
+from pipeline_code.adherence.specs import DEFINITION as ADHERENCE
 from pipeline_code.dag import assemble
 from pipeline_code.dag.sagemaker import render_definition, walk_steps
+from pipeline_code.intent.specs import DEFINITION as INTENT
 from scripts.setup_env import pip_settings, uv_environment
-from tests.dag.sagemaker_helpers import PLAIN_TARGET
+from tests.dag.sagemaker_helpers import PLAIN_INTENT_TARGET, PLAIN_TARGET
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = ROOT / "requirements-sdk-parity.txt"
@@ -39,6 +41,10 @@ SDK_ONLY = {
     "Arguments.ModelMetrics.Explainability": {},
     "Arguments.SkipModelValidation": "None",
 }
+# A model registered through the SDK's ModelStep (the intent pipeline: the model is a processing output, so there
+# is no estimator for RegisterModel) also names an empty environment in its container.
+SDK_ONLY_CONTAINER = {"Environment": {}}
+PIPELINES = {"adherence": (ADHERENCE, PLAIN_TARGET), "intent": (INTENT, PLAIN_INTENT_TARGET)}
 
 
 def _uv() -> Path | None:
@@ -87,11 +93,16 @@ def _build_sdk_venv() -> Path:
     return python
 
 
-@pytest.fixture(scope="session")
-def sdk_render(sdk_python: Path) -> dict[str, Any]:
+@pytest.fixture(scope="module", params=sorted(PIPELINES))
+def pipeline(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def sdk_render(sdk_python: Path, pipeline: str) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
     done = subprocess.run(
-        [str(sdk_python), str(SCRIPT)], capture_output=True, text=True, env=env, timeout=300, cwd=ROOT
+        [str(sdk_python), str(SCRIPT), pipeline], capture_output=True, text=True, env=env, timeout=300, cwd=ROOT
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     last = done.stdout.strip().splitlines()[-1]  # the SDK logs a config line before
@@ -99,8 +110,9 @@ def sdk_render(sdk_python: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def ours() -> dict[str, Any]:
-    return render_definition(assemble(DEFINITION), PLAIN_TARGET)
+def ours(pipeline: str) -> dict[str, Any]:
+    definition, target = PIPELINES[pipeline]
+    return render_definition(assemble(definition), target)
 
 
 def _strip_sdk_only(step: dict[str, Any]) -> dict[str, Any]:
@@ -113,6 +125,12 @@ def _strip_sdk_only(step: dict[str, Any]) -> dict[str, Any]:
         if leaf in node:
             assert node[leaf] == value, f"{step['Name']}: {dotted} = {node[leaf]!r}, not the known SDK default"
             del node[leaf]
+    if step.get("Type") == "RegisterModel":
+        for container in step["Arguments"]["InferenceSpecification"]["Containers"]:
+            for key, value in SDK_ONLY_CONTAINER.items():
+                if key in container:
+                    assert container[key] == value, f"{step['Name']}: container {key} = {container[key]!r}"
+                    del container[key]
     return step
 
 

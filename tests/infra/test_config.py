@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 
 import app as cdk_app
 from stacks.nag import nag_errors
-from stacks.settings import ConfigError, parse_stage_settings
+from stacks.settings import (
+    CPU_TRAINING_FAMILIES,
+    GPU_TRAINING_FAMILIES,
+    ConfigError,
+    MlPlatformSettings,
+    parse_stage_settings,
+)
 from stacks.stage import MlopsStage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +56,10 @@ INVALID_CASES = [
     (("ml_platform", "subnet_ids"), ["subnet-0123456789abcdef0"], "subnet_ids and security_group_ids go together"),
     (("ml_platform", "security_group_ids"), ["default"], "ml_platform.security_group_ids.0"),
     (("ml_platform", "online_stores"), True, "ml_platform.online_stores"),
+    (("ml_platform", "intent_training_instance_type"), "g5.xlarge", "ml_platform.intent_training_instance_type"),
+    (("ml_platform", "intent_training_instance_type"), "ml.t2.medium", "not a training instance type"),
+    (("ml_platform", "intent_training_instance_type"), "ml.g5.huge", "GPU family (g4dn, g5"),
+    (("ml_platform", "intent_raw_data_prefix"), "intent", "ml_platform.intent_raw_data_prefix"),
 ]
 
 
@@ -143,6 +153,27 @@ def test_every_legitimate_junk_rule_names_a_real_setting_and_a_reason(path):
     assert len(LEGITIMATE_JUNK[path][1]) > 20
 
 
+training_types = st.builds(
+    "ml.{}.{}".format,
+    st.sampled_from(CPU_TRAINING_FAMILIES + GPU_TRAINING_FAMILIES),
+    st.sampled_from(["large", "xlarge", "2xlarge", "12xlarge", "48xlarge"]),
+)
+
+
+@given(instance_type=training_types)
+def test_every_cpu_and_gpu_training_family_is_accepted_for_the_intent_pipeline(instance_type):
+    settings_ = MlPlatformSettings(intent_training_instance_type=instance_type)
+    assert settings_.intent_training_on_gpu == (instance_type.split(".")[1] in GPU_TRAINING_FAMILIES)
+
+
+def test_the_intent_training_default_is_a_cpu_type_and_dev_stays_cheap():
+    assert MlPlatformSettings().intent_training_instance_type == "ml.m5.large"
+    assert not MlPlatformSettings().intent_training_on_gpu
+    dev = parse_stage_settings(VALID, source="config/dev.yaml").ml_platform
+    assert dev.intent_training_instance_type == "ml.m5.large" and not dev.intent_training_on_gpu
+    assert MlPlatformSettings(intent_training_instance_type="ml.g5.xlarge").intent_training_on_gpu
+
+
 regions = st.sampled_from(["us-east-1", "us-east-2", "eu-west-1", "eu-central-1", "ap-southeast-2"])
 
 
@@ -182,6 +213,7 @@ def valid_settings(draw):
         "retraining_schedule": draw(st.sampled_from([None, "rate(7 days)", "cron(0 3 ? * MON *)"])),
         "subnet_ids": ["subnet-0123456789abcdef0"] if in_vpc else [],
         "security_group_ids": ["sg-0123456789abcdef0"] if in_vpc else [],
+        "intent_training_instance_type": draw(training_types),
     }
     return raw
 

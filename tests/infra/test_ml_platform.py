@@ -4,6 +4,7 @@ feature group generated from the data contract, and retraining triggers whose ro
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -11,7 +12,8 @@ from pipeline_code.adherence.ingest.records import EVENT_TIME, RECORD_IDENTIFIER
 from pipeline_code.adherence.specs import DEFINITION
 from pipeline_code.dag import assemble
 from pipeline_code.dag.sagemaker import walk_steps
-from stacks.ml_platform import STEP_IMAGE_CONTEXT
+from pipeline_code.intent.specs import DEFINITION as INTENT
+from stacks.ml_platform import INTENT_IMAGE_CONTEXT, ROOT, STEP_IMAGE_CONTEXT
 from tests.infra.policy_eval import decision, role_statements
 
 STAGES = ("dev", "staging", "prod", "sandbox")
@@ -23,6 +25,12 @@ def _resources(template: dict, resource_type: str) -> dict[str, dict]:
 
 def _one(template: dict, resource_type: str) -> tuple[str, dict]:
     (item,) = _resources(template, resource_type).items()
+    return item
+
+
+def _pipeline(template: dict, model: str) -> tuple[str, dict]:
+    """The ``AWS::SageMaker::Pipeline`` of ``model`` (``Adherence``, ``Intent``), by its construct path."""
+    (item,) = [(k, r) for k, r in _resources(template, "AWS::SageMaker::Pipeline").items() if k.startswith(model)]
     return item
 
 
@@ -52,21 +60,21 @@ def dev(templates) -> dict:
 
 @pytest.fixture(scope="module")
 def definition(dev) -> dict:
-    _, pipeline = _one(dev, "AWS::SageMaker::Pipeline")
+    _, pipeline = _pipeline(dev, "Adherence")
     return json.loads(_flatten(pipeline["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"]))
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_stage_has_the_pipeline_feature_group_model_groups_and_a_trigger(templates, stage) -> None:
     template = templates[stage]
-    assert len(_resources(template, "AWS::SageMaker::Pipeline")) == 1
+    names = {r["Properties"]["PipelineName"] for r in _resources(template, "AWS::SageMaker::Pipeline").values()}
     assert len(_resources(template, "AWS::SageMaker::FeatureGroup")) == 1
     groups = {
         r["Properties"]["ModelPackageGroupName"]
         for r in _resources(template, "AWS::SageMaker::ModelPackageGroup").values()
     }
     prefix = "mlops-sbx-developer" if stage == "sandbox" else f"mlops-{stage}"
-    assert groups == {f"{prefix}-adherence", f"{prefix}-intent"}
+    assert groups == {f"{prefix}-adherence", f"{prefix}-intent"} == names
     assert len(_resources(template, "AWS::Events::Rule")) == 1
 
 
@@ -74,7 +82,7 @@ def test_the_embedded_definition_is_the_rendered_adherence_plan(definition, dev)
     plan = assemble(DEFINITION)
     names = [s["Name"] for s in walk_steps(definition)]
     assert names == [*plan.order, "QualityGate", "Adherence-RegisterModel", "QualityGateFailed"]
-    _, pipeline = _one(dev, "AWS::SageMaker::Pipeline")
+    _, pipeline = _pipeline(dev, "Adherence")
     props = pipeline["Properties"]
     assert props["PipelineName"] == "mlops-dev-adherence"
     assert props["RoleArn"] == {
@@ -89,7 +97,7 @@ def test_the_embedded_definition_is_the_rendered_adherence_plan(definition, dev)
 
 
 def test_the_definition_uses_the_stage_key_and_buckets(dev) -> None:
-    _, pipeline = _one(dev, "AWS::SageMaker::Pipeline")
+    _, pipeline = _pipeline(dev, "Adherence")
     body = json.dumps(pipeline["Properties"]["PipelineDefinition"])
     assert "PlatformKey" in body and "PipelineArtifactsBucket" in body and "RawDataBucket" in body
     assert "container-assets" in body  # the step image from the CDK image asset
@@ -97,7 +105,7 @@ def test_the_definition_uses_the_stage_key_and_buckets(dev) -> None:
 
 def test_instance_types_come_from_the_stage_config(templates) -> None:
     for stage, training in (("dev", "ml.m5.large"), ("prod", "ml.m5.xlarge")):
-        _, pipeline = _one(templates[stage], "AWS::SageMaker::Pipeline")
+        _, pipeline = _pipeline(templates[stage], "Adherence")
         body = json.loads(_flatten(pipeline["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"]))
         params = {p["Name"]: p["DefaultValue"] for p in body["Parameters"]}
         assert params["AdherenceTrainInstanceType"] == training
@@ -193,8 +201,9 @@ def test_assets_step_image_from_the_repo_dockerfile_code_as_a_zip(synthesized) -
     manifests = list(synthesized.outdir.glob("assembly-Dev/DevMlPlatform*.assets.json"))
     (manifest_path,) = manifests
     manifest = json.loads(manifest_path.read_text())
-    (image,) = manifest["dockerImages"].values()
-    assert image["source"]["dockerFile"] == "docker/steps/Dockerfile"
+    images = {i["source"]["dockerFile"]: i for i in manifest["dockerImages"].values()}
+    assert sorted(images) == ["docker/intent/Dockerfile", "docker/steps/Dockerfile"]
+    image = images["docker/steps/Dockerfile"]
     staged = (manifest_path.parent / image["source"]["directory"]).resolve()
     files = sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file())
     assert files == [
@@ -236,3 +245,99 @@ def test_the_sdk_config_learns_the_pipeline_and_feature_group(dev) -> None:
     assert outputs["AdherencePipelineName"]["Value"] == "mlops-dev-adherence"
     assert outputs["AdherencePipelineName"]["Export"]["Name"] == "mlops-dev:AdherencePipelineName"
     assert outputs["AdherenceFeatureGroupName"]["Value"] == "mlops-dev-adherence-features"
+
+
+# -- the intent pipeline ----------------------------------------------------------------------------------------
+
+
+def _intent_definition(template: dict) -> dict:
+    _, pipeline = _pipeline(template, "Intent")
+    return json.loads(_flatten(pipeline["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"]))
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_stage_has_the_intent_pipeline_rendered_from_the_intent_plan(templates, stage) -> None:
+    definition = _intent_definition(templates[stage])
+    plan = assemble(INTENT)
+    names = [s["Name"] for s in walk_steps(definition)]
+    assert names == [*plan.order, "QualityGate", "Intent-RegisterModel", "QualityGateFailed"]
+    prefix = "mlops-sbx-developer" if stage == "sandbox" else f"mlops-{stage}"
+    register = next(s for s in walk_steps(definition) if s["Type"] == "RegisterModel")
+    assert register["Arguments"]["ModelPackageGroupName"] == f"{prefix}-intent"
+    assert definition["PipelineExperimentConfig"]["ExperimentName"] == f"{prefix}-intent"
+    _, pipeline = _pipeline(templates[stage], "Intent")
+    group_key = next(
+        k
+        for k, r in _resources(templates[stage], "AWS::SageMaker::ModelPackageGroup").items()
+        if r["Properties"]["ModelPackageGroupName"] == f"{prefix}-intent"
+    )
+    assert group_key in _as_list(pipeline["DependsOn"])
+
+
+def test_every_intent_job_runs_the_intent_image_and_adherence_jobs_the_step_image(dev, synthesized) -> None:
+    (manifest_path,) = synthesized.outdir.glob("assembly-Dev/DevMlPlatform*.assets.json")
+    tags = {i["source"]["dockerFile"]: h for h, i in json.loads(manifest_path.read_text())["dockerImages"].items()}
+    intent_tag, step_tag = tags["docker/intent/Dockerfile"], tags["docker/steps/Dockerfile"]
+    assert intent_tag != step_tag
+    intent_raw = json.dumps(_pipeline(dev, "Intent")[1]["Properties"]["PipelineDefinition"])
+    adherence_raw = json.dumps(_pipeline(dev, "Adherence")[1]["Properties"]["PipelineDefinition"])
+    jobs = [s for s in walk_steps(_intent_definition(dev)) if s["Type"] in ("Processing", "Training")]
+    assert len(jobs) == len(assemble(INTENT).steps)
+    # every job and the registered model's container name the intent image, and nothing names the step image
+    assert intent_raw.count(f":{intent_tag}") == len(jobs) + 1 and step_tag not in intent_raw
+    assert adherence_raw.count(f":{step_tag}") >= 1 and intent_tag not in adherence_raw
+
+
+def test_intent_inputs_and_instance_types_come_from_the_stage_config(templates) -> None:
+    for stage, training in (("dev", "ml.m5.large"), ("prod", "ml.m5.xlarge"), ("staging", "ml.m5.large")):
+        definition = _intent_definition(templates[stage])
+        params = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
+        assert params["IntentTrainInstanceType"] == training
+        assert params["IntentValidateInstanceType"] == "ml.m5.large"
+        for split in ("Train", "Valid", "Test"):
+            assert params[f"{split}CsvUri"] == f"s3://TOKEN/intent/{split.lower()}.csv"
+        _, pipeline = _pipeline(templates[stage], "Intent")
+        assert "RawDataBucket" in json.dumps(pipeline["Properties"]["PipelineDefinition"])
+
+
+def test_the_sdk_config_learns_the_intent_pipeline(templates) -> None:
+    outputs = templates["dev"]["Outputs"]
+    assert outputs["IntentPipelineName"]["Value"] == "mlops-dev-intent"
+    assert outputs["IntentPipelineName"]["Export"]["Name"] == "mlops-dev:IntentPipelineName"
+
+
+def test_intent_image_context_and_torch_build_argument(synthesized) -> None:
+    (manifest_path,) = synthesized.outdir.glob("assembly-Dev/DevMlPlatform*.assets.json")
+    manifest = json.loads(manifest_path.read_text())
+    (image,) = [i for i in manifest["dockerImages"].values() if i["source"]["dockerFile"] == "docker/intent/Dockerfile"]
+    staged = (manifest_path.parent / image["source"]["directory"]).resolve()
+    files = sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file())
+    assert files == [
+        "constraints.txt",
+        "docker/intent/Dockerfile",
+        "docker/steps/bootstrap.py",
+        "requirements-intent.txt",
+        "requirements-pipeline.txt",
+    ]
+    assert INTENT_IMAGE_CONTEXT[0] == "*"
+    # The image's default torch is the pinned version without its +cpu local part (PyPI serves no +cpu wheel).
+    dockerfile = (ROOT / "docker/intent/Dockerfile").read_text()
+    (default,) = re.findall(r"^ARG TORCH_REQUIREMENT=(\S+)$", dockerfile, flags=re.M)
+    (pin,) = [
+        line for line in (ROOT / "requirements-intent.txt").read_text().splitlines() if line.startswith("torch==")
+    ]
+    (constraint,) = [line for line in (ROOT / "constraints.txt").read_text().splitlines() if line.startswith("torch==")]
+    assert pin == constraint
+    assert default == pin.split("+")[0] and "+" not in default
+    assert 'ENTRYPOINT ["python3", "/opt/mlops/bootstrap.py"]' in dockerfile
+
+
+def test_intent_pipeline_code_access_reads_the_same_code_asset(dev) -> None:
+    policies = {
+        k: r["Properties"]["PolicyDocument"]["Statement"]
+        for k, r in _resources(dev, "AWS::IAM::ManagedPolicy").items()
+        if "PipelineCodeAccess" in k
+    }
+    assert len(policies) == 2
+    adherence, intent = (next(v for k, v in policies.items() if k.startswith(m)) for m in ("Adherence", "Intent"))
+    assert adherence == intent

@@ -48,6 +48,7 @@ def dev_outputs(*, key_arn: str = KEY_ARN) -> dict[str, dict[str, str]]:
         },
         "Dev-MlPlatform": {
             "AdherencePipelineName": f"{PREFIX}-adherence",
+            "IntentPipelineName": f"{PREFIX}-intent",
             "AdherenceFeatureGroupName": f"{PREFIX}-adherence-features",
         },
         "Dev-Budgets": {},

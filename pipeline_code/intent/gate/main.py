@@ -31,7 +31,12 @@ def verdict(metrics: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]
     for name, value, op, limit in checks:
         ok = value is not None and (value >= limit if op == ">=" else value <= limit)
         results.append({"check": name, "value": value, "rule": f"{op} {limit}", "passed": bool(ok)})
-    return {"passed": all(r["passed"] for r in results), "checks": results}
+    # ``values`` by name: what SageMaker's condition step reads (``Std:JsonGet`` takes a path, not a list search).
+    return {
+        "passed": all(r["passed"] for r in results),
+        "checks": results,
+        "values": {r["check"]: r["value"] for r in results},
+    }
 
 
 def run(ctx: StepContext) -> dict[str, Any]:

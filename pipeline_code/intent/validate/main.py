@@ -1,6 +1,10 @@
 """Intent validate step: ``text,label`` CSVs in, contract-conforming train / valid / test tables and rejects out.
 
-Input ``raw_data``: a folder with ``train.csv`` and ``test.csv`` and optionally ``valid.csv`` (each may be ``.csv.gz``).
+Input ``raw_data``: a folder with ``train.csv`` and ``test.csv`` and optionally ``valid.csv`` (each may be ``.csv.gz``),
+or with sub-folders ``train/``, ``test/``, ``valid/`` holding one such file each under any name: how the SageMaker
+pipeline delivers its ``TrainCsvUri`` / ``TestCsvUri`` / ``ValidCsvUri`` parameters. A validation file identical to
+the train file (same bytes) counts as no validation file: a SageMaker input cannot be left out, so that is how a run
+there asks for the held-out split.
 Outputs: ``validated/`` (``train.csv``, ``valid.csv``, ``test.csv``, ``labels.json``) and ``validation_report/``
 (``rejects.csv``: file, line, text, label, reason; ``validation_report.json``: counts per file that reconcile).
 Without ``valid.csv`` a stratified ``valid_fraction`` of train (fixed seed) is held out as validation.
@@ -33,10 +37,19 @@ LABELS_FILE = "labels.json"
 
 
 def find_split(folder: Path, split: str, *, required: bool, what: str) -> Path | None:
-    """``<split>.csv`` or ``<split>.csv.gz`` in ``folder``; StepError when required and absent, or both present."""
+    """``<split>.csv`` or ``<split>.csv.gz`` in ``folder``, or the one ``*.csv`` / ``*.csv.gz`` in ``folder/<split>/``;
+    StepError when required and absent, or when more than one candidate is present."""
     found = [folder / f"{split}{suffix}" for suffix in (".csv", ".csv.gz") if (folder / f"{split}{suffix}").is_file()]
+    sub = folder / split
+    if sub.is_dir():
+        inside = sorted(p for p in sub.iterdir() if p.is_file() and p.name.endswith((".csv", ".csv.gz")))
+        others = sorted(p.name for p in sub.iterdir() if p not in inside)
+        if not inside and others:
+            raise StepError(f"{what}: {sub} holds no .csv or .csv.gz file (found: {', '.join(others)})")
+        found += inside
     if len(found) > 1:
-        raise StepError(f"{what}: both {found[0].name} and {found[1].name} in {folder}; keep one")
+        names = ", ".join(str(p.relative_to(folder)) for p in found)
+        raise StepError(f"{what}: {len(found)} {split} files in {folder} ({names}); keep one")
     if not found and required:
         raise StepError(f"{what}: no {split}.csv (or {split}.csv.gz) in {folder}")
     return found[0] if found else None
@@ -73,6 +86,9 @@ def run(ctx: StepContext) -> dict[str, Any]:
     if not folder.is_dir():
         raise StepError(f"{what}: {folder} is not a folder")
     sources = {split: find_split(folder, split, required=split != "valid", what=what) for split in SPLITS}
+    valid_is_train = sources["valid"] is not None and sha256_of(sources["valid"]) == sha256_of(sources["train"])  # type: ignore[arg-type]
+    if valid_is_train:
+        sources["valid"] = None
 
     results: dict[str, ContractResult] = {}
     known: set[str] | None = None
@@ -133,6 +149,8 @@ def run(ctx: StepContext) -> dict[str, Any]:
         train_texts = [t for i, t in enumerate(train_texts) if i not in held]
         train_labels = [y for i, y in enumerate(train_labels) if i not in held]
         valid_source = f"stratified {settings['valid_fraction']:.0%} of train, seed {settings['seed']}"
+        if valid_is_train:
+            valid_source += " (the validation file given is the train file)"
     if not valid_texts:
         problems.append("validation has no rows")
     report["validation_source"] = valid_source
