@@ -27,7 +27,8 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory):
 
     synthesized = synth_all(tmp_path_factory.mktemp("cdk.out"), independent_outdir=tmp_path_factory.mktemp("cdk.app"))
     synthesized.start_cfn_lint()
-    return synthesized
+    yield synthesized
+    synthesized.stop_background()  # a filtered run may never have waited for them
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

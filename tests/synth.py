@@ -41,6 +41,13 @@ class SynthesizedApp:
         cmd = [str(cfn_lint), "--regions", *regions, "--format", "parseable", *map(str, self.template_files())]
         self.lint = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
+    def stop_background(self) -> None:
+        """End the independent synth and cfn-lint if no test waited for them."""
+        for process in (self.independent, self.lint):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.communicate()
+
     def cfn_lint_result(self) -> tuple[int, str]:
         """cfn-lint's exit code (a bit mask: 1 fatal, 2 errors, 4 warnings, 8 informational) and its output."""
         if self.lint is None:
