@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from pipeline_code.deploy import decisions as d
 from pipeline_code.deploy import handler
 from pipeline_code.deploy.settings import SettingsError, settings_from_env, settings_to_env
+from stacks.settings import ConfigError, parse_stage_settings
 from tests.serving.helpers import PREFIX, SERVERLESS_SETTINGS, Registry, event
 
 GROUP = f"{PREFIX}-adherence"
@@ -95,3 +96,21 @@ def test_lambda_handler_reads_its_environment_and_logs_json(registry: Registry, 
         "version": 1,
     }
     assert [e["EndpointName"] for e in boto3.client("sagemaker").list_endpoints()["Endpoints"]] == [GROUP]
+
+
+@pytest.mark.parametrize(
+    ("serving", "message"),
+    [
+        ({"mode": "provisioned", "endpoint_alarms": False}, "endpoint_alarms must stay true"),
+        ({"serverless_memory_mb": 1500}, "serving.serverless_memory_mb"),
+        ({"canary_percent": 80}, "serving.canary_percent"),
+        ({"mode": "realtime"}, "serving.mode"),
+        ({"instance_type": "m5.large"}, "serving.instance_type"),
+        ({"canary": 10}, "serving.canary"),
+    ],
+)
+def test_bad_serving_config_names_the_field(serving: dict, message: str):
+    raw = {"stage": "dev", "owner": "me", "region": "us-east-1", "budget": {"limit_usd": 5}, "serving": serving}
+    with pytest.raises(ConfigError) as err:
+        parse_stage_settings(raw, source="config/dev.yaml")
+    assert "config/dev.yaml" in str(err.value) and message in str(err.value)
