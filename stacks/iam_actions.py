@@ -127,6 +127,13 @@ MONITORING = (
     "sagemaker:DeleteMonitoringSchedule",
     "sagemaker:ListMonitoringExecutions",
 )
+# Batch scoring with an approved model version (mlops deploy batch)
+BATCH_TRANSFORM = (
+    "sagemaker:AddTags",
+    "sagemaker:CreateTransformJob",
+    "sagemaker:DescribeTransformJob",
+    "sagemaker:StopTransformJob",
+)
 # The model deployer (Lambda) and the ML engineer running it: run it, read its settings.
 INVOKE_DEPLOYER = ("lambda:InvokeFunction", "lambda:GetFunctionConfiguration")
 # The deployer's failed events go to its dead-letter queue.
@@ -191,6 +198,7 @@ SAGEMAKER_SCOPED = (
     FEATURE_STORE_RECORDS,
     FEATURE_GROUP_CREATE,
     ENDPOINTS,
+    BATCH_TRANSFORM,
     MONITORING,
 )
 

@@ -198,6 +198,9 @@ class IdentityStack(Stack):
         sagemaker.role.grant_pass_role(engineer.grantee)
         engineer.allow("ApproveModelPackages", [*actions.APPROVE_MODEL, *actions.REGISTRY_READ], self._registry_arns())
         engineer.allow("DeployEndpoints", actions.ENDPOINTS, self._deployment_arns())
+        engineer.allow(  # mlops deploy batch: jobs named <prefix>-<model>-v<version>-<time>
+            "BatchScoring", actions.BATCH_TRANSFORM, [self._sm("transform-job", f"{self._prefix}-*")]
+        )
         engineer.allow("ManageMonitoring", actions.MONITORING, [self._sm("monitoring-schedule", f"{self._prefix}-*")])
         engineer.allow(
             "ManageAlarms",

@@ -15,6 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from pipeline_code.deploy import batch
 from pipeline_code.deploy import decisions as d
 from pipeline_code.deploy.settings import DeployerSettings
 
@@ -169,6 +170,39 @@ class Deployer:
         except d.NoTarget as exc:
             return log_decision(Outcome("skipped", f"rollback: {exc}", endpoint=endpoint, version=live))
         return self.deploy_package(approved[target], force=True, why=f"rollback from version {live}")
+
+    def batch_transform(
+        self, model: str, version: int, *, input_uri: str, output_uri: str, suffix: str, **resources: Any
+    ) -> Outcome:
+        """Start a batch transform job with approved ``version`` of ``model`` (its SageMaker model made if needed)."""
+        if model not in self.settings.groups:
+            return log_decision(Outcome("rejected", f"unknown model {model!r}"), level=logging.ERROR)
+        approved = self.approved_versions(model)
+        if version not in approved:
+            return log_decision(
+                Outcome("skipped", f"version {version} of {model} is not approved (approved: {sorted(approved)})")
+            )
+        arn = approved[version]
+        package = self.sm.describe_model_package(ModelPackageName=arn)
+        ref = d.PackageRef(arn, self.settings.group_name(model), version, d.APPROVED)
+        containers = package.get("InferenceSpecification", {}).get("Containers") or []
+        problem = self._artefact_problem(containers[0]["ModelDataUrl"]) if containers else "no inference container"
+        if problem is not None:
+            return log_decision(Outcome("skipped", problem, package_arn=arn, version=version), level=logging.ERROR)
+        request = batch.transform_job_request(
+            self.settings, ref, input_uri=input_uri, output_uri=output_uri, suffix=suffix, **resources
+        )
+        self._ensure_model(ref, containers[0])
+        self.sm.create_transform_job(**request)
+        return log_decision(
+            Outcome(
+                "created",
+                f"batch transform {input_uri} -> {output_uri}",
+                package_arn=arn,
+                version=version,
+                extra={"transform_job": request["TransformJobName"]},
+            )
+        )
 
     # reads
     def approved_versions(self, model: str) -> dict[int, str]:

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipeline_code.deploy import batch, handler
 from pipeline_code.deploy import decisions as d
-from pipeline_code.deploy import handler
 from pipeline_code.deploy.settings import SettingsError, settings_from_env, settings_to_env
 from stacks.settings import ConfigError, parse_stage_settings
 from tests.serving.helpers import PREFIX, SERVERLESS_SETTINGS, Registry, event
@@ -114,3 +114,19 @@ def test_bad_serving_config_names_the_field(serving: dict, message: str):
     with pytest.raises(ConfigError) as err:
         parse_stage_settings(raw, source="config/dev.yaml")
     assert "config/dev.yaml" in str(err.value) and message in str(err.value)
+
+
+def test_transform_job_request_refuses_bad_prefixes_names_and_instances():
+    ref = d.parse_package_arn("arn:aws:sagemaker:us-east-1:123456789012:model-package/mlops-dev-adherence/3")
+    ok = {"input_uri": "s3://in-bucket/a/", "output_uri": "s3://in-bucket/b/", "suffix": "20260101-000000"}
+    request = batch.transform_job_request(SERVERLESS_SETTINGS, ref, **ok)
+    assert request["TransformJobName"] == "mlops-dev-adherence-v3-20260101-000000"
+    assert request["DataProcessing"] == {"JoinSource": "Input"}
+    for change, message in (
+        ({"input_uri": "/local/file.csv"}, "not an s3://bucket/prefix"),
+        ({"output_uri": "s3://in-bucket/a"}, "must differ"),
+        ({"suffix": "has spaces"}, "job suffix"),
+        ({"instance_type": "m5.large"}, "ml.<family>.<size>"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            batch.transform_job_request(SERVERLESS_SETTINGS, ref, **{**ok, **change})
