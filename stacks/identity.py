@@ -157,6 +157,14 @@ class IdentityStack(Stack):
             [*actions.REGISTRY_READ, *actions.ENDPOINTS],
             self._deployment_arns(),
         )
+        for deployer in (lambda_, engineer):  # provisioned endpoint storage: SageMaker grants itself the stage key
+            deployer.allow(
+                "EncryptEndpointStorage",
+                actions.KMS_GRANT_FOR_AWS_RESOURCE,
+                [data.key.key_arn],
+                {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            )
+            deployer.allow("DescribeStageKey", ["kms:DescribeKey"], [data.key.key_arn])
         lambda_.allow("TraceAndListDeployments", actions.union(actions.TRACING, actions.DEPLOY_LIST), ["*"])
         lambda_.allow(
             "DeployerDeadLetterQueue",

@@ -213,3 +213,13 @@ def test_deployer_role_is_scoped_to_the_stage_prefix_and_passes_only_the_sagemak
         assert resource["Fn::Join"][1][-1].endswith(":mlops-dev-*") or "/mlops-dev-" in resource["Fn::Join"][1][-1]
     (dlq,) = [s for s in statements if s.get("Sid") == "DeployerDeadLetterQueue"]
     assert dlq["Resource"]["Fn::Join"][1][-1].endswith(":mlops-dev-model-deployer-dlq")
+
+
+@pytest.mark.parametrize("role", ["LambdaExecutionRole", "MlEngineerRole"])
+def test_deployers_may_let_sagemaker_encrypt_endpoint_storage_with_the_stage_key_only(synthesized, role: str):
+    identity = synthesized.template("dev", "identity").to_json()
+    (lid,) = [k for k, r in identity["Resources"].items() if r["Type"] == "AWS::IAM::Role" and k.startswith(role)]
+    (grant,) = [s for s in role_statements(identity, lid) if s.get("Sid") == "EncryptEndpointStorage"]
+    assert grant["Action"] == "kms:CreateGrant"
+    assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert "PlatformKey" in grant["Resource"]["Fn::ImportValue"]
