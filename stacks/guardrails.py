@@ -76,10 +76,22 @@ class GuardrailsStack(Stack):
                         actions.LIST_AND_SEARCH,
                         actions.METRICS_UNSCOPED,
                         actions.ECR_LOGIN,
+                        actions.TRACING,
+                        actions.DEPLOY_LIST,
                         # only a stage whose jobs run in a VPC gets the network-interface actions
                         actions.VPC_JOBS if settings.ml_platform.in_vpc else (),
                     ),
                     resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="StageDeadLetterQueuesOnly",
+                    actions=actions.union(actions.DEAD_LETTER),
+                    resources=[f"arn:{partition}:sqs:{region}:{account}:{settings.resource_prefix}-*"],
+                ),
+                iam.PolicyStatement(
+                    sid="StageFunctionsOnly",
+                    actions=actions.union(actions.INVOKE_DEPLOYER),
+                    resources=[f"arn:{partition}:lambda:{region}:{account}:function:{settings.resource_prefix}-*"],
                 ),
                 iam.PolicyStatement(
                     sid="PassOnlyPlatformRoles",
@@ -96,7 +108,8 @@ class GuardrailsStack(Stack):
             "keys (the key policy then trusts only the platform role path), objects of the CDK file-asset bucket "
             "of this account and region (read-only: the pipelines' step code), SageMaker/logs/alarms in this account "
             "and region, ECR repositories of this region (SageMaker images live in AWS-owned accounts), the "
-            "stage's role path for PassRole, and '*' only for actions that have no resource-level scope.",
+            "stage's queues and functions (by name prefix), the stage's role path for PassRole, and '*' only for "
+            "actions that have no resource-level scope.",
             applies_to=[
                 f"Resource::arn:<AWS::Partition>:s3:::{bucket_prefix}*",
                 f"Resource::arn:<AWS::Partition>:s3:::{bucket_prefix}*/*",
@@ -107,6 +120,9 @@ class GuardrailsStack(Stack):
                 "Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:*",
                 "Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:*:repository/*",
                 "Resource::*",
+                f"Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:{settings.resource_prefix}-*",
+                "Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:"
+                f"{settings.resource_prefix}-*",
                 f"Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role{naming.role_path(settings)}*",
             ],
         )

@@ -127,9 +127,25 @@ MONITORING = (
     "sagemaker:DeleteMonitoringSchedule",
     "sagemaker:ListMonitoringExecutions",
 )
+# Batch scoring with an approved model version (mlops deploy batch)
+BATCH_TRANSFORM = (
+    "sagemaker:AddTags",
+    "sagemaker:CreateTransformJob",
+    "sagemaker:DescribeTransformJob",
+    "sagemaker:StopTransformJob",
+)
+# The model deployer (Lambda) and the ML engineer running it: run it, read its settings.
+INVOKE_DEPLOYER = ("lambda:InvokeFunction", "lambda:GetFunctionConfiguration")
+# The deployer's failed events go to its dead-letter queue.
+DEAD_LETTER = ("sqs:SendMessage",)
+# Lambda active tracing (X-Ray has no resource-level scope for these).
+TRACING = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
+# Rollback and status list a group's versions and an endpoint's configs (no resource-level scope in IAM).
+DEPLOY_LIST = ("sagemaker:ListEndpointConfigs", "sagemaker:ListModelPackages")
 # Deploying or approving a model is the ML engineer's decision; a data scientist is explicitly denied these.
 APPROVE_OR_DEPLOY = (
     *APPROVE_MODEL,
+    "lambda:InvokeFunction",
     "sagemaker:CreateEndpoint",
     "sagemaker:CreateEndpointConfig",
     "sagemaker:UpdateEndpoint",
@@ -182,6 +198,7 @@ SAGEMAKER_SCOPED = (
     FEATURE_STORE_RECORDS,
     FEATURE_GROUP_CREATE,
     ENDPOINTS,
+    BATCH_TRANSFORM,
     MONITORING,
 )
 

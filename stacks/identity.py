@@ -146,8 +146,9 @@ class IdentityStack(Stack):
         if settings.ml_platform.in_vpc:
             sagemaker.allow("RunJobsInTheVpc", actions.VPC_JOBS, ["*"])
 
-        # Lambda execution role
+        # Lambda execution role (the model deployer: checks a package's artefact before it deploys it)
         data.model_artifacts_bucket.grant_read(lambda_.grantee)
+        data.pipeline_artifacts_bucket.grant_read(lambda_.grantee)
         data.key.grant_encrypt_decrypt(lambda_.grantee)
         sagemaker.role.grant_pass_role(lambda_.grantee)  # the deployer creates models that run as SageMaker
         lambda_.allow("WriteFunctionLogs", actions.LOG_WRITE, [self._log_groups(f"/aws/lambda/{self._prefix}-")])
@@ -156,6 +157,28 @@ class IdentityStack(Stack):
             [*actions.REGISTRY_READ, *actions.ENDPOINTS],
             self._deployment_arns(),
         )
+        for deployer in (lambda_, engineer):  # provisioned endpoint storage: SageMaker grants itself the stage key
+            deployer.allow(
+                "EncryptEndpointStorage",
+                actions.KMS_GRANT_FOR_AWS_RESOURCE,
+                [data.key.key_arn],
+                {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            )
+            deployer.allow("DescribeStageKey", ["kms:DescribeKey"], [data.key.key_arn])
+        lambda_.allow("TraceAndListDeployments", actions.union(actions.TRACING, actions.DEPLOY_LIST), ["*"])
+        lambda_.allow(
+            "DeployerDeadLetterQueue",
+            actions.DEAD_LETTER,
+            [
+                self.format_arn(
+                    service="sqs",
+                    resource=naming.deployer_dead_letter_queue_name(settings),
+                    arn_format=ArnFormat.NO_RESOURCE_NAME,
+                )
+            ],
+        )
+        if settings.ml_platform.in_vpc:  # the deployer runs in the jobs' subnets
+            lambda_.allow("RunInTheVpc", actions.VPC_JOBS, ["*"])
 
         # Data scientist
         data.raw_data_bucket.grant_read(scientist.grantee)
@@ -177,11 +200,15 @@ class IdentityStack(Stack):
 
         # ML engineer
         data.model_artifacts_bucket.grant_read(engineer.grantee)
+        data.pipeline_artifacts_bucket.grant_read(engineer.grantee)  # mlops deploy: a package's artefact
         data.processed_features_bucket.grant_read(engineer.grantee)  # monitoring baselines
         data.key.grant_decrypt(engineer.grantee)
         sagemaker.role.grant_pass_role(engineer.grantee)
         engineer.allow("ApproveModelPackages", [*actions.APPROVE_MODEL, *actions.REGISTRY_READ], self._registry_arns())
         engineer.allow("DeployEndpoints", actions.ENDPOINTS, self._deployment_arns())
+        engineer.allow(  # mlops deploy batch: jobs named <prefix>-<model>-v<version>-<time>
+            "BatchScoring", actions.BATCH_TRANSFORM, [self._sm("transform-job", f"{self._prefix}-*")]
+        )
         engineer.allow("ManageMonitoring", actions.MONITORING, [self._sm("monitoring-schedule", f"{self._prefix}-*")])
         engineer.allow(
             "ManageAlarms",
@@ -199,7 +226,21 @@ class IdentityStack(Stack):
         engineer.allow(  # the platform SDK's create_feature_group, from a data contract
             "CreateFeatureGroups", actions.FEATURE_GROUP_CREATE, [self._sm("feature-group", f"{self._prefix}-*")]
         )
-        engineer.allow("ListAndSearch", [*actions.LIST_AND_SEARCH, "cloudwatch:GetMetricData"], ["*"])
+        engineer.allow(
+            "ListAndSearch", [*actions.LIST_AND_SEARCH, *actions.DEPLOY_LIST, "cloudwatch:GetMetricData"], ["*"]
+        )
+        engineer.allow(  # mlops deploy rollback|status, or the deployer itself
+            "RunTheModelDeployer",
+            actions.INVOKE_DEPLOYER,
+            [
+                self.format_arn(
+                    service="lambda",
+                    resource="function",
+                    resource_name=naming.deployer_function_name(settings),
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
+        )
 
         # The platform SDK's audit trail: whoever changes something through it appends a line.
         for writer in (sagemaker, scientist, engineer):
@@ -278,9 +319,10 @@ class IdentityStack(Stack):
                 [*common, named_by_sagemaker, sagemaker_logs, regional_ecr, "Resource::*"],
             ),
             "LambdaExecutionRole": (
-                "Reads the stage's model artefacts (CDK grant, object wildcard) and deploys models and endpoints "
-                "named with the stage prefix; logs only to the stage's own function log groups.",
-                [*common, lambda_logs],
+                "Reads the stage's model and pipeline artefacts (CDK grants, object wildcard) and deploys models "
+                "and endpoints named with the stage prefix; logs only to the stage's own function log groups; "
+                "X-Ray tracing, ListModelPackages and ListEndpointConfigs have no resource scope.",
+                [*common, lambda_logs, "Resource::*"],
             ),
             "DataScientistRole": (
                 "Reads the stage's raw and processed buckets (CDK grants, object wildcard); runs pipelines and "

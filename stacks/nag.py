@@ -38,6 +38,7 @@ S3_SSE_KMS = RuleFamily(
     "S3 SSE-KMS", ("HIPAA.Security-S3DefaultEncryptionKMS", "NIST.800.53.R5-S3DefaultEncryptionKMS")
 )
 IAM_WILDCARDS = RuleFamily("IAM wildcard with evidence", ("AwsSolutions-IAM5",))
+LAMBDA_IN_VPC = RuleFamily("Lambda in VPC", ("HIPAA.Security-LambdaInsideVPC", "NIST.800.53.R5-LambdaInsideVPC"))
 
 
 def apply_nag_packs(stage: Stage) -> None:

@@ -46,3 +46,13 @@ def permissions_boundary_name(settings: StageSettings) -> str:
 def audit_log_group_name(settings: StageSettings) -> str:
     """CloudWatch Logs group of the platform SDK's audit trail: ``/<project>/<stage>/sdk-audit``."""
     return f"/{settings.project}/{settings.instance}/sdk-audit"
+
+
+def deployer_function_name(settings: StageSettings) -> str:
+    """The model deployer Lambda: under the stage prefix, so its log group matches the Lambda role's log scope."""
+    return f"{settings.resource_prefix}-model-deployer"
+
+
+def deployer_dead_letter_queue_name(settings: StageSettings) -> str:
+    """The deployer's dead-letter queue, named so the Lambda role can be granted it without a stack reference."""
+    return f"{settings.resource_prefix}-model-deployer-dlq"

@@ -162,6 +162,36 @@ class MlPlatformSettings(_Frozen):
         return bool(self.subnet_ids)
 
 
+class ServingSettings(_Frozen):
+    """How approved models are served (the Serving stack and its deployer).
+
+    ``serverless`` (dev): pay per request, nothing while idle; no data capture (serverless inference has none).
+    ``provisioned`` (staging, prod): instances, blue/green canary updates that roll back by themselves when the
+    endpoint's 5xx or model-latency-p99 alarm fires, and data capture to the model-artefacts bucket.
+    """
+
+    mode: Literal["serverless", "provisioned"] = "serverless"
+    serverless_memory_mb: int = Field(default=2048, ge=1024, le=6144, multiple_of=1024)
+    serverless_max_concurrency: int = Field(default=5, ge=1, le=200)
+    instance_type: InstanceType = Field(default="ml.m5.large", description="Provisioned mode's instance type")
+    instance_count: int = Field(default=1, ge=1, le=10)
+    canary_percent: int = Field(default=10, ge=1, le=50, description="Capacity the new version gets first")
+    canary_wait_minutes: int = Field(default=10, ge=0, le=60, description="Bake time before the rest shifts")
+    termination_wait_minutes: int = Field(default=5, ge=0, le=60, description="Old fleet kept for a fast rollback")
+    capture_percent: int = Field(default=20, ge=0, le=100, description="Requests captured for monitoring")
+    latency_p99_ms: int = Field(default=1000, ge=1, le=60_000, description="Model latency p99 that rolls back")
+    errors_5xx: int = Field(default=5, ge=1, le=10_000, description="5xx errors per minute that roll back")
+    endpoint_alarms: bool = Field(
+        default=True, description="The per-endpoint rollback alarms (each bills a little per month)"
+    )
+
+    @model_validator(mode="after")
+    def _alarms_for_guardrails(self) -> ServingSettings:
+        if self.mode == "provisioned" and not self.endpoint_alarms:
+            raise ValueError("provisioned mode rolls back on the endpoint alarms: endpoint_alarms must stay true")
+        return self
+
+
 class StageSettings(_Frozen):
     """Everything that differs between dev, staging, prod and a personal sandbox."""
 
@@ -177,6 +207,7 @@ class StageSettings(_Frozen):
     personas: PersonaSettings = PersonaSettings()
     replication: ReplicationSettings | None = None
     ml_platform: MlPlatformSettings = MlPlatformSettings()
+    serving: ServingSettings = ServingSettings()
 
     @field_validator("tags")
     @classmethod

@@ -110,12 +110,12 @@ class PlatformKey(Construct):
             )
         )
 
-    def grant_log_group_encryption(self, log_group_name: str) -> None:
+    def grant_log_group_encryption(self, log_group_name: str, *, sid: str = "EncryptionByCloudWatchLogs") -> None:
         """Let CloudWatch Logs of this region encrypt and read one log group with the key, and nothing else: the
         encryption context CloudWatch Logs sends names the log group."""
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="EncryptionByCloudWatchLogs",
+                sid=sid,
                 principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
                 actions=[
                     "kms:Encrypt",

@@ -1,0 +1,132 @@
+"""The deployer's settings: passed by the stack as the function's environment, or built by the CLI."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+SERVERLESS = "serverless"
+PROVISIONED = "provisioned"
+MODES = (SERVERLESS, PROVISIONED)
+
+
+class SettingsError(ValueError):
+    """A deployer setting is missing or invalid; the message names the variable and the reason."""
+
+
+@dataclass(frozen=True)
+class DeployerSettings:
+    """How the stage serves its models.
+
+    ``prefix`` is the stage's resource prefix (``mlops-dev``); ``groups`` the model names whose package groups
+    (``<prefix>-<model>``) the deployer serves. ``mode`` is ``serverless`` (dev: memory and concurrency) or
+    ``provisioned`` (staging, prod: instances, blue/green canary with auto-rollback on the endpoint's alarms).
+    """
+
+    prefix: str
+    groups: tuple[str, ...]
+    execution_role_arn: str
+    kms_key_arn: str
+    capture_s3_uri: str
+    mode: str = SERVERLESS
+    serverless_memory_mb: int = 2048
+    serverless_max_concurrency: int = 5
+    instance_type: str = "ml.m5.large"
+    instance_count: int = 1
+    canary_percent: int = 10
+    canary_wait_s: int = 600
+    termination_wait_s: int = 300
+    capture_percent: int = 20
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not re.fullmatch(r"[a-z][a-z0-9-]{1,40}", self.prefix):
+            problems.append(f"prefix {self.prefix!r}: lowercase letters, digits and '-'")
+        if not self.groups or any(not re.fullmatch(r"[a-z][a-z0-9]{0,15}", g) for g in self.groups):
+            problems.append(f"groups {self.groups!r}: one or more model names (lowercase letters and digits)")
+        if self.mode not in MODES:
+            problems.append(f"mode {self.mode!r}: one of {', '.join(MODES)}")
+        if self.serverless_memory_mb not in range(1024, 6145, 1024):
+            problems.append(f"serverless_memory_mb {self.serverless_memory_mb}: 1024, 2048, ... 6144")
+        if not 1 <= self.serverless_max_concurrency <= 200:
+            problems.append(f"serverless_max_concurrency {self.serverless_max_concurrency}: 1..200")
+        if not 1 <= self.instance_count <= 10:
+            problems.append(f"instance_count {self.instance_count}: 1..10")
+        if not 1 <= self.canary_percent <= 50:
+            problems.append(f"canary_percent {self.canary_percent}: 1..50")
+        if not 0 <= self.canary_wait_s <= 3600 or not 0 <= self.termination_wait_s <= 3600:
+            problems.append("canary_wait_s and termination_wait_s: 0..3600 seconds")
+        if not 0 <= self.capture_percent <= 100:
+            problems.append(f"capture_percent {self.capture_percent}: 0..100")
+        if not self.capture_s3_uri.startswith("s3://"):
+            problems.append(f"capture_s3_uri {self.capture_s3_uri!r}: an s3:// URI")
+        if problems:
+            raise SettingsError("invalid deployer settings: " + "; ".join(problems))
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        return tuple(self.group_name(model) for model in self.groups)
+
+    def group_name(self, model: str) -> str:
+        return f"{self.prefix}-{model}"
+
+    def endpoint_name(self, model: str) -> str:
+        """One endpoint per model, stable across versions: what clients call."""
+        return f"{self.prefix}-{model}"
+
+    def alarm_names(self, model: str) -> tuple[str, str]:
+        """The endpoint's rollback alarms (created by the Serving stack): 5xx errors, model latency p99."""
+        endpoint = self.endpoint_name(model)
+        return (f"{endpoint}-5xx-errors", f"{endpoint}-model-latency-p99")
+
+
+ENV_VARS = {
+    "prefix": "STAGE_PREFIX",
+    "groups": "MODEL_GROUPS",
+    "execution_role_arn": "EXECUTION_ROLE_ARN",
+    "kms_key_arn": "KMS_KEY_ARN",
+    "capture_s3_uri": "CAPTURE_S3_URI",
+    "mode": "DEPLOY_MODE",
+    "serverless_memory_mb": "SERVERLESS_MEMORY_MB",
+    "serverless_max_concurrency": "SERVERLESS_MAX_CONCURRENCY",
+    "instance_type": "INSTANCE_TYPE",
+    "instance_count": "INSTANCE_COUNT",
+    "canary_percent": "CANARY_PERCENT",
+    "canary_wait_s": "CANARY_WAIT_S",
+    "termination_wait_s": "TERMINATION_WAIT_S",
+    "capture_percent": "CAPTURE_PERCENT",
+}
+_REQUIRED = ("prefix", "groups", "execution_role_arn", "kms_key_arn", "capture_s3_uri")
+_INTS = {name for name, field in DeployerSettings.__dataclass_fields__.items() if field.type == "int"}
+
+
+def settings_from_env(env: Mapping[str, str]) -> DeployerSettings:
+    """Read the settings the stack put into the function's environment; SettingsError names what is wrong."""
+    missing = [ENV_VARS[name] for name in _REQUIRED if not env.get(ENV_VARS[name])]
+    if missing:
+        raise SettingsError(f"missing deployer environment variable(s): {', '.join(missing)}")
+    values: dict[str, object] = {}
+    for name, var in ENV_VARS.items():
+        if var not in env:
+            continue
+        raw = env[var]
+        if name == "groups":
+            values[name] = tuple(g.strip() for g in raw.split(",") if g.strip())
+        elif name in _INTS:
+            try:
+                values[name] = int(raw)
+            except ValueError:
+                raise SettingsError(f"{var}={raw!r}: expected an integer") from None
+        else:
+            values[name] = raw
+    return DeployerSettings(**values)  # type: ignore[arg-type]
+
+
+def settings_to_env(settings: DeployerSettings) -> dict[str, str]:
+    """The environment the stack gives the function (inverse of :func:`settings_from_env`)."""
+    env = {}
+    for name, var in ENV_VARS.items():
+        value = getattr(settings, name)
+        env[var] = ",".join(value) if isinstance(value, tuple) else str(value)
+    return env
