@@ -6,6 +6,7 @@
     mlops runs list|compare       runs.py     local experiment tracking: runs side by side (parameters, metrics,
                                               data and code hashes)
     mlops config export|show|...  config.py   the platform SDK's config from the deployed stacks (mlops_sdk)
+    mlops edge serve|rollback     edge.py     the edge inference app locally; roll a stage's devices back a model
 
 Exit codes: 0 success; 1 the pipeline, its definition or the operation failed; 2 a usage error (unknown pipeline, a
 bad path or config file). Errors are printed as one message, never as a traceback; a failing step's traceback is in
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline_code.cli import config, explain, predict, run, runs
+from pipeline_code.cli import config, edge, explain, predict, run, runs
 from pipeline_code.cli.common import DEFAULT_CATALOG, CliEnv, find_project_root
 from pipeline_code.dag.catalog import PipelineCatalog
 
@@ -41,7 +42,7 @@ def create_app(catalog: PipelineCatalog | None = None, *, project_root: Path | N
         add_completion=False,
         pretty_exceptions_enable=False,
     )
-    for group in (run, predict, explain, runs, config):
+    for group in (run, predict, explain, runs, config, edge):
         group.register(app, env)
     return app
 
