@@ -46,3 +46,14 @@ def permissions_boundary_name(settings: StageSettings) -> str:
 def audit_log_group_name(settings: StageSettings) -> str:
     """CloudWatch Logs group of the platform SDK's audit trail: ``/<project>/<stage>/sdk-audit``."""
     return f"/{settings.project}/{settings.instance}/sdk-audit"
+
+
+def edge_token_exchange_role_name(settings: StageSettings) -> str:
+    """The Greengrass devices' role: named so the edge-deployments bucket policy can trust it without a reference."""
+    return f"{settings.resource_prefix}-edge-token-exchange"
+
+
+def edge_token_exchange_role_arn(settings: StageSettings) -> str:
+    return (
+        f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role{role_path(settings)}{edge_token_exchange_role_name(settings)}"
+    )

@@ -8,6 +8,7 @@ from constructs import Construct
 
 from stacks.budgets import BudgetStack
 from stacks.data_foundation import DataFoundationStack, DataReplicaStack
+from stacks.edge import EdgeStack
 from stacks.guardrails import GuardrailsStack
 from stacks.identity import IdentityStack
 from stacks.ml_platform import MlPlatformStack
@@ -20,7 +21,7 @@ class MlopsStage(Stage):
 
     ``Guardrails`` (permissions boundary) -> ``DataReplica`` (replica region, if the stage replicates) ->
     ``DataFoundation`` (key, buckets) -> ``Identity`` (roles) -> ``MlPlatform`` (pipelines, feature groups, model
-    registry, retraining triggers); ``Budgets``.
+    registry, retraining triggers); ``Edge`` (Greengrass app component, thing group, deployment); ``Budgets``.
 
     Every role of the stage carries the permissions boundary, every resource the cost tags, and the three cdk-nag
     packs check everything inside the stage (Aspects do not cross stage boundaries, so they are added here).
@@ -73,6 +74,14 @@ class MlopsStage(Stage):
             env=env,
             description=f"{settings.resource_prefix}: SageMaker pipelines, feature groups, model registry, triggers",
         )
+        self.edge = EdgeStack(
+            self,
+            "Edge",
+            settings=settings,
+            data=self.data,
+            env=env,
+            description=f"{settings.resource_prefix}: Greengrass edge app component, device group, token-exchange role",
+        )
         self.budgets = BudgetStack(
             self,
             "Budgets",
@@ -85,7 +94,7 @@ class MlopsStage(Stage):
         if self.replica is not None:
             # Replication rules name their destinations (no cross-region reference), so order is explicit.
             self.data.add_stack_dependency(self.replica, "replication destinations must exist first")
-        for stack in (self.data, self.identity, self.ml_platform, self.budgets):
+        for stack in (self.data, self.identity, self.ml_platform, self.edge, self.budgets):
             iam.PermissionsBoundary.of(stack).apply(self.guardrails.permissions_boundary)
 
         for key, value in sorted(settings.cost_tags.items()):

@@ -19,6 +19,9 @@ def parse(argv: list[str]) -> ServeOptions:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--http", type=int, metavar="PORT", help="serve POST /predict on 127.0.0.1:PORT (0: any)")
     mode.add_argument("--ipc", action="store_true", help="serve Greengrass IPC local pub/sub (on a device)")
+    parser.add_argument(
+        "--wait-for-model", action="store_true", help="start without a loadable model; retry it at each interval"
+    )
     parser.add_argument("--request-topic", default=DEFAULT_REQUEST_TOPIC)
     parser.add_argument("--response-topic", default=DEFAULT_RESPONSE_TOPIC)
     parser.add_argument("--metrics-interval", type=float, default=60.0, help="seconds between metrics windows")
@@ -44,6 +47,7 @@ def parse(argv: list[str]) -> ServeOptions:
         metrics_namespace=args.metrics_namespace,
         limits=Limits(max_text_chars=args.max_text_chars, max_batch=args.max_batch),
         threads=args.threads,
+        wait_for_model=args.wait_for_model,
     )
 
 

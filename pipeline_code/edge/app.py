@@ -34,6 +34,8 @@ class ServeOptions:
     thing_name: str = field(default_factory=lambda: os.environ.get("AWS_IOT_THING_NAME", "local"))
     limits: Limits = field(default_factory=Limits)
     threads: int = 1
+    #: on a device: keep serving (``no_model`` answers) and retry the folder at each interval instead of exiting
+    wait_for_model: bool = False
 
 
 def log(message: str) -> None:
@@ -47,7 +49,7 @@ def serve(options: ServeOptions) -> int:
     slot = ModelSlot(threads=options.threads)
     first = slot.swap(options.model)
     log(first.reason)
-    if not first.swapped:
+    if not first.swapped and not options.wait_for_model:
         return 1
     metrics = Metrics()
     handler = Handler(slot, metrics, options.limits)
