@@ -34,6 +34,9 @@ def make_http_server(
 
     class RequestHandler(BaseHTTPRequestHandler):
         server_version = "mlops-edge"
+        protocol_version = "HTTP/1.1"  # keep-alive: a device client reuses its connection
+        # Headers and body are two writes; with Nagle on, the body waits for the client's delayed ACK (~40 ms).
+        disable_nagle_algorithm = True
         sys_version = ""
 
         def _send(self, status: int, body: dict[str, Any]) -> None:

@@ -139,3 +139,17 @@ def test_cli_serve_reads_stdin(edge_model: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert "intent" in lines[0] and lines[1]["error"]["code"] == "empty_text"
+
+
+def test_on_a_device_the_app_waits_for_its_first_model(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline_code.edge", "--model", str(tmp_path / "not-yet"), "--wait-for-model"],
+        input=b'{"id": 1, "text": "hello"}\n',
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    answer = json.loads(done.stdout)
+    assert (
+        answer["id"] == 1 and answer["error"]["code"] == "no_model" and "does not exist" in answer["error"]["message"]
+    )
