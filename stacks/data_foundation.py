@@ -38,6 +38,7 @@ class BucketPurpose:
 RAW_DATA = BucketPurpose("RawDataBucket", "raw", "data as received, the source of truth for every pipeline")
 PROCESSED_FEATURES = BucketPurpose("ProcessedFeaturesBucket", "features", "validated data and feature tables")
 MODEL_ARTIFACTS = BucketPurpose("ModelArtifactsBucket", "models", "trained models, evaluations, baselines")
+EDGE_MODEL_PREFIX = "models"  # pipeline_code.edge.recipe.MODEL_PREFIX; a test keeps them equal
 EDGE_DEPLOYMENTS = BucketPurpose("EdgeDeploymentsBucket", "edge", "Greengrass component artefacts for devices")
 PIPELINE_ARTIFACTS = BucketPurpose("PipelineArtifactsBucket", "artifacts", "CI/CD and SageMaker pipeline artefacts")
 DATA_BUCKETS = (RAW_DATA, PROCESSED_FEATURES, MODEL_ARTIFACTS, EDGE_DEPLOYMENTS, PIPELINE_ARTIFACTS)
@@ -132,9 +133,24 @@ class DataFoundationStack(Stack):
         self.model_artifacts_bucket = self.data_buckets[MODEL_ARTIFACTS.construct_id]
         self.edge_deployments_bucket = self.data_buckets[EDGE_DEPLOYMENTS.construct_id]
         self.pipeline_artifacts_bucket = self.data_buckets[PIPELINE_ARTIFACTS.construct_id]
+        self._let_edge_devices_read_models(settings)
         self.audit_log_group = self._audit_log_group(settings, removal)
         self._pin_cross_stack_exports()
         self._publish_sdk_outputs(settings)
+
+    def _let_edge_devices_read_models(self, settings: StageSettings) -> None:
+        """Devices (the edge stack's token-exchange role) read model artefacts under ``models/``, written by the edge
+        deployer at approval time. Granted here, by the role's fixed ARN, rather than as a ``models/*`` wildcard in the
+        role's IAM policy: same access, no wildcard in an identity policy, no reference back to the edge stack."""
+        self.edge_deployments_bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EdgeDevicesReadModels",
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:GetObject"],
+                resources=[self.edge_deployments_bucket.arn_for_objects(f"{EDGE_MODEL_PREFIX}/*")],
+                conditions={"ArnEquals": {"aws:PrincipalArn": naming.edge_token_exchange_role_arn(settings)}},
+            )
+        )
 
     def _audit_log_group(self, settings: StageSettings, removal: RemovalPolicy) -> logs.LogGroup:
         """Where the platform SDK appends its audit trail (who changed what); the identity stack lets the

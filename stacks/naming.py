@@ -56,3 +56,14 @@ def deployer_function_name(settings: StageSettings) -> str:
 def deployer_dead_letter_queue_name(settings: StageSettings) -> str:
     """The deployer's dead-letter queue, named so the Lambda role can be granted it without a stack reference."""
     return f"{settings.resource_prefix}-model-deployer-dlq"
+
+
+def edge_token_exchange_role_name(settings: StageSettings) -> str:
+    """The Greengrass devices' role: named so the edge-deployments bucket policy can trust it without a reference."""
+    return f"{settings.resource_prefix}-edge-token-exchange"
+
+
+def edge_token_exchange_role_arn(settings: StageSettings) -> str:
+    return (
+        f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role{role_path(settings)}{edge_token_exchange_role_name(settings)}"
+    )

@@ -8,6 +8,7 @@ from constructs import Construct
 
 from stacks.budgets import BudgetStack
 from stacks.data_foundation import DataFoundationStack, DataReplicaStack
+from stacks.edge import EdgeStack
 from stacks.guardrails import GuardrailsStack
 from stacks.identity import IdentityStack
 from stacks.ml_platform import MlPlatformStack
@@ -21,7 +22,8 @@ class MlopsStage(Stage):
 
     ``Guardrails`` (permissions boundary) -> ``DataReplica`` (replica region, if the stage replicates) ->
     ``DataFoundation`` (key, buckets) -> ``Identity`` (roles) -> ``MlPlatform`` (pipelines, feature groups, model
-    registry, retraining triggers) -> ``Serving`` (approval-driven deployer, endpoint alarms); ``Budgets``.
+    registry, retraining triggers) -> ``Serving`` (approval-driven deployer, endpoint alarms); ``Edge`` (Greengrass
+    app component, thing group, deployment); ``Budgets``.
 
     Every role of the stage carries the permissions boundary, every resource the cost tags, and the three cdk-nag
     packs check everything inside the stage (Aspects do not cross stage boundaries, so they are added here).
@@ -83,6 +85,14 @@ class MlopsStage(Stage):
             env=env,
             description=f"{settings.resource_prefix}: approval-driven model deployer, endpoint alarms, rollback",
         )
+        self.edge = EdgeStack(
+            self,
+            "Edge",
+            settings=settings,
+            data=self.data,
+            env=env,
+            description=f"{settings.resource_prefix}: Greengrass edge app component, device group, token-exchange role",
+        )
         self.budgets = BudgetStack(
             self,
             "Budgets",
@@ -95,7 +105,7 @@ class MlopsStage(Stage):
         if self.replica is not None:
             # Replication rules name their destinations (no cross-region reference), so order is explicit.
             self.data.add_stack_dependency(self.replica, "replication destinations must exist first")
-        for stack in (self.data, self.identity, self.ml_platform, self.serving, self.budgets):
+        for stack in (self.data, self.identity, self.ml_platform, self.serving, self.edge, self.budgets):
             iam.PermissionsBoundary.of(stack).apply(self.guardrails.permissions_boundary)
 
         for key, value in sorted(settings.cost_tags.items()):

@@ -28,6 +28,7 @@ class PlatformRole(Construct):
         role_path: str,
         description: str,
         max_session: Duration | None = None,
+        role_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
@@ -35,6 +36,7 @@ class PlatformRole(Construct):
             "Role",
             assumed_by=assumed_by,
             path=role_path,
+            role_name=role_name,
             description=description,
             max_session_duration=max_session or Duration.hours(1),
         )
