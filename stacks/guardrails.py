@@ -66,6 +66,14 @@ class GuardrailsStack(Stack):
                     ],
                 ),
                 iam.PolicyStatement(
+                    sid="GreengrassAndIotInThisAccountAndRegion",  # the deployer's edge side
+                    actions=actions.union(actions.EDGE_COMPONENTS, actions.EDGE_DEPLOY, actions.IOT_DEPLOYMENT_JOBS),
+                    resources=[
+                        f"arn:{partition}:greengrass:{region}:{account}:*",
+                        f"arn:{partition}:iot:{region}:{account}:*",
+                    ],
+                ),
+                iam.PolicyStatement(
                     sid="PullContainerImages",
                     actions=actions.union(actions.ECR_PULL),
                     resources=[f"arn:{partition}:ecr:{region}:*:repository/*"],
@@ -78,6 +86,7 @@ class GuardrailsStack(Stack):
                         actions.ECR_LOGIN,
                         actions.TRACING,
                         actions.DEPLOY_LIST,
+                        actions.EDGE_UNSCOPED,
                         # only a stage whose jobs run in a VPC gets the network-interface actions
                         actions.VPC_JOBS if settings.ml_platform.in_vpc else (),
                     ),
@@ -106,10 +115,10 @@ class GuardrailsStack(Stack):
             "A permissions boundary caps what any platform role can do; it must name resource families, not "
             "resources. Each wildcard is as narrow as AWS allows: the stage's bucket-name prefix, this account's "
             "keys (the key policy then trusts only the platform role path), objects of the CDK file-asset bucket "
-            "of this account and region (read-only: the pipelines' step code), SageMaker/logs/alarms in this account "
-            "and region, ECR repositories of this region (SageMaker images live in AWS-owned accounts), the "
-            "stage's queues and functions (by name prefix), the stage's role path for PassRole, and '*' only for "
-            "actions that have no resource-level scope.",
+            "of this account and region (read-only: the pipelines' step code), SageMaker/logs/alarms/Greengrass/IoT "
+            "in this account and region, ECR repositories of this region (SageMaker images live in AWS-owned "
+            "accounts), the stage's queues and functions (by name prefix), the stage's role path for PassRole, and "
+            "'*' only for actions that have no resource-level scope.",
             applies_to=[
                 f"Resource::arn:<AWS::Partition>:s3:::{bucket_prefix}*",
                 f"Resource::arn:<AWS::Partition>:s3:::{bucket_prefix}*/*",
@@ -119,6 +128,8 @@ class GuardrailsStack(Stack):
                 "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*",
                 "Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:*",
                 "Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:*:repository/*",
+                "Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:<AWS::AccountId>:*",
+                "Resource::arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:*",
                 "Resource::*",
                 f"Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:{settings.resource_prefix}-*",
                 "Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:"

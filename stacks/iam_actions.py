@@ -179,6 +179,22 @@ VPC_JOBS = (
     "ec2:DescribeSubnets",
     "ec2:DescribeVpcs",
 )
+# The edge side of the deployer: a model component version per approved intent model, a deployment revision of the
+# stage's thing group (Greengrass runs it as IoT jobs, which the caller must be allowed to manage).
+EDGE_COMPONENTS = ("greengrass:DescribeComponent",)  # component versions named with the stage prefix
+EDGE_DEPLOY = ("greengrass:CreateDeployment", "greengrass:GetDeployment", "greengrass:TagResource")
+EDGE_UNSCOPED = ("greengrass:CreateComponentVersion", "greengrass:ListDeployments")  # no resource-level scope
+IOT_DEPLOYMENT_JOBS = (
+    "iot:CancelJob",
+    "iot:CreateJob",
+    "iot:DeleteThingShadow",
+    "iot:DescribeJob",
+    "iot:DescribeThing",
+    "iot:DescribeThingGroup",
+    "iot:GetThingShadow",
+    "iot:UpdateJob",
+    "iot:UpdateThingShadow",
+)
 LOG_WRITE = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams")
 ALARMS = (
     "cloudwatch:DescribeAlarms",

@@ -18,7 +18,7 @@ from constructs import Construct
 from stacks import iam_actions as actions
 from stacks import naming
 from stacks.constructs.platform_role import PlatformRole
-from stacks.data_foundation import DataFoundationStack
+from stacks.data_foundation import EDGE_MODEL_PREFIX, DataFoundationStack
 from stacks.nag import IAM_WILDCARDS, suppress
 from stacks.outputs import sdk_output
 from stacks.settings import StageSettings
@@ -165,7 +165,11 @@ class IdentityStack(Stack):
                 {"Bool": {"kms:GrantIsForAWSResource": "true"}},
             )
             deployer.allow("DescribeStageKey", ["kms:DescribeKey"], [data.key.key_arn])
-        lambda_.allow("TraceAndListDeployments", actions.union(actions.TRACING, actions.DEPLOY_LIST), ["*"])
+        lambda_.allow(
+            "TraceAndListDeployments",
+            actions.union(actions.TRACING, actions.DEPLOY_LIST, actions.EDGE_UNSCOPED),
+            ["*"],
+        )
         lambda_.allow(
             "DeployerDeadLetterQueue",
             actions.DEAD_LETTER,
@@ -175,6 +179,30 @@ class IdentityStack(Stack):
                     resource=naming.deployer_dead_letter_queue_name(settings),
                     arn_format=ArnFormat.NO_RESOURCE_NAME,
                 )
+            ],
+        )
+        # ... and publishes approved intent models to the stage's devices (Greengrass model component + deployment)
+        data.edge_deployments_bucket.grant_read(lambda_.grantee, f"{EDGE_MODEL_PREFIX}/*")
+        data.edge_deployments_bucket.grant_put(lambda_.grantee, f"{EDGE_MODEL_PREFIX}/*")
+        thing_group = naming.edge_thing_group_arn(self, settings)
+        lambda_.allow(
+            "DescribeStageComponents",
+            actions.EDGE_COMPONENTS,
+            [
+                self._greengrass(f"components:{self._prefix}-*"),
+                self._greengrass(f"components:{self._prefix}-*:versions:*"),
+            ],
+        )
+        lambda_.allow(  # deployment IDs are minted by Greengrass: the target is what is scoped
+            "DeployToStageDevices", actions.EDGE_DEPLOY, [self._greengrass("deployments:*"), thing_group]
+        )
+        lambda_.allow(  # the IoT jobs Greengrass runs a deployment as, on the group's devices
+            "RunDeploymentJobs",
+            actions.IOT_DEPLOYMENT_JOBS,
+            [
+                thing_group,
+                self.format_arn(service="iot", resource="job", resource_name="*"),
+                self.format_arn(service="iot", resource="thing", resource_name="*"),
             ],
         )
         if settings.ml_platform.in_vpc:  # the deployer runs in the jobs' subnets
@@ -268,6 +296,9 @@ class IdentityStack(Stack):
     def _sm(self, resource: str, name: str) -> str:
         return self.format_arn(service="sagemaker", resource=resource, resource_name=name)
 
+    def _greengrass(self, resource: str) -> str:
+        return f"arn:{self.partition}:greengrass:{self.region}:{self.account}:{resource}"
+
     def _log_groups(self, prefix: str) -> str:
         return self.format_arn(
             service="logs", resource="log-group", resource_name=f"{prefix}*", arn_format=ArnFormat.COLON_RESOURCE_NAME
@@ -308,6 +339,11 @@ class IdentityStack(Stack):
         )
         sagemaker_logs = RegexAppliesTo(regex=rf"/^{arn.format(service='logs')}log-group:\/aws\/sagemaker\/\*$/g")
         lambda_logs = RegexAppliesTo(regex=rf"/^{arn.format(service='logs')}log-group:\/aws\/lambda\/{prefix}-\*$/g")
+        greengrass = RegexAppliesTo(
+            regex=rf"/^{arn.format(service='greengrass')}(components:{prefix}-\*(:versions:\*)?|deployments:\*)$/g"
+        )
+        iot_jobs = RegexAppliesTo(regex=rf"/^{arn.format(service='iot')}(job|thing)\/\*$/g")
+        edge_models = RegexAppliesTo(regex=r"/^Resource::<[A-Za-z]+Bucket[0-9A-F]{8}\.Arn>\/models\/\*$/g")
         regional_ecr = RegexAppliesTo(regex=r"/^Resource::arn:[a-z-]+:ecr:[a-z0-9-]+:\*:repository\/\*$/g")
         common: list[str | RegexAppliesTo] = [*CDK_GRANT_ACTION_WILDCARDS, BUCKET_OBJECTS, stage_scoped]
         evidence: dict[str, tuple[str, list[str | RegexAppliesTo]]] = {
@@ -321,8 +357,12 @@ class IdentityStack(Stack):
             "LambdaExecutionRole": (
                 "Reads the stage's model and pipeline artefacts (CDK grants, object wildcard) and deploys models "
                 "and endpoints named with the stage prefix; logs only to the stage's own function log groups; "
-                "X-Ray tracing, ListModelPackages and ListEndpointConfigs have no resource scope.",
-                [*common, lambda_logs, "Resource::*"],
+                "X-Ray tracing, ListModelPackages, ListEndpointConfigs, CreateComponentVersion and "
+                "ListDeployments have no resource scope. Edge side: writes model zips under models/ of the "
+                "edge-deployments bucket, describes components named with the stage prefix, revises the stage's "
+                "thing-group deployment (deployment IDs are minted by Greengrass) and manages the IoT jobs and "
+                "device shadows Greengrass runs it through (job IDs and device names are not the platform's).",
+                [*common, lambda_logs, greengrass, iot_jobs, edge_models, "Resource::*"],
             ),
             "DataScientistRole": (
                 "Reads the stage's raw and processed buckets (CDK grants, object wildcard); runs pipelines and "

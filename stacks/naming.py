@@ -11,6 +11,7 @@ from __future__ import annotations
 from aws_cdk import Aws, Stack
 from constructs import Construct
 
+from pipeline_code.edge.recipe import thing_group_name
 from stacks.settings import StageSettings
 
 
@@ -66,4 +67,11 @@ def edge_token_exchange_role_name(settings: StageSettings) -> str:
 def edge_token_exchange_role_arn(settings: StageSettings) -> str:
     return (
         f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role{role_path(settings)}{edge_token_exchange_role_name(settings)}"
+    )
+
+
+def edge_thing_group_arn(scope: Construct, settings: StageSettings) -> str:
+    """The stage's device thing group (``pipeline_code.edge.recipe.thing_group_name``), by name: no stack reference."""
+    return Stack.of(scope).format_arn(
+        service="iot", resource="thinggroup", resource_name=thing_group_name(settings.resource_prefix)
     )

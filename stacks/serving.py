@@ -40,13 +40,30 @@ from stacks.settings import StageSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 # The function's code: the deploy package and its parent package marker, nothing else (boto3 is in the runtime).
-DEPLOYER_CODE = ["*", "!pipeline_code/__init__.py", "!pipeline_code/deploy/*.py"]
+DEPLOYER_CODE = [
+    "*",
+    "!pipeline_code/__init__.py",
+    "!pipeline_code/deploy/*.py",
+    # the edge deployer and what it imports (standard library + botocore)
+    "!pipeline_code/edge/__init__.py",
+    "!pipeline_code/edge/deployer.py",
+    "!pipeline_code/edge/recipe.py",
+]
 DEPLOYER_HANDLER = "pipeline_code.deploy.handler.handler"
 DEPLOYER_RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
+EDGE_MODEL = "intent"  # the model whose approvals also go to the stage's Greengrass devices (stacks/edge.py)
+
+
 def deployer_settings(
-    settings: StageSettings, *, execution_role_arn: str, kms_key_arn: str, capture_s3_uri: str
+    settings: StageSettings,
+    *,
+    execution_role_arn: str,
+    kms_key_arn: str,
+    capture_s3_uri: str,
+    edge_bucket: str = "",
+    edge_thing_group_arn: str = "",
 ) -> DeployerSettings:
     """The deployer's settings for a stage (what its environment carries)."""
     cfg = settings.serving
@@ -65,13 +82,30 @@ def deployer_settings(
         canary_wait_s=cfg.canary_wait_minutes * 60,
         termination_wait_s=cfg.termination_wait_minutes * 60,
         capture_percent=cfg.capture_percent,
+        edge_model=EDGE_MODEL if edge_bucket else "",
+        edge_bucket=edge_bucket,
+        edge_thing_group_arn=edge_thing_group_arn,
     )
+
+
+class _WrappedEvent(events.RuleTargetInput):
+    """``{"target": "edge", "event": <the whole event>}``: EventBridge's ``aws.events.event.json`` variable is the
+    complete original event (``detail`` included), which ``EventField`` paths cannot express."""
+
+    def bind(self, rule: events.IRule) -> events.RuleTargetInputProperties:
+        return events.RuleTargetInputProperties(
+            input_paths_map={}, input_template='{"target": "edge", "event": <aws.events.event.json>}'
+        )
+
+
+EDGE_EVENT = _WrappedEvent()
 
 
 class ServingStack(Stack):
     """Creates ``self.dead_letter_queue`` (KMS), ``self.log_group`` (KMS), ``self.deployer`` (the Lambda: pinned
     runtime, reserved concurrency 1 so two approvals never race on one endpoint, KMS-encrypted environment, X-Ray,
     the dead-letter queue), ``self.rule`` (Approved packages of the stage's groups -> deployer, retried, DLQ),
+    ``self.devices_rule`` (Approved intent packages -> the same deployer, wrapped for the edge deployer),
     ``self.alarms_topic`` (KMS) and ``self.alarms`` (per model: 5xx errors, model latency p99).
 
     Grants: EventBridge may invoke the deployer and send to the queue (resource policies, this rule only);
@@ -98,6 +132,8 @@ class ServingStack(Stack):
             execution_role_arn=identity.sagemaker_execution_role.role_arn,
             kms_key_arn=data.key.key_arn,
             capture_s3_uri=f"s3://{data.model_artifacts_bucket.bucket_name}/data-capture",
+            edge_bucket=data.edge_deployments_bucket.bucket_name,
+            edge_thing_group_arn=naming.edge_thing_group_arn(self, settings),
         )
 
         self.dead_letter_queue = sqs.Queue(
@@ -176,6 +212,31 @@ class ServingStack(Stack):
         self.rule.add_target(
             targets.LambdaFunction(
                 self.deployer,
+                dead_letter_queue=self.dead_letter_queue,
+                retry_attempts=8,
+                max_event_age=Duration.hours(6),
+            )
+        )
+
+        # Approvals of the edge model also go to the devices: the same function, the event wrapped so that it knows
+        # which job it is doing (a separate rule: its own retries, and a failure on one side never blocks the other).
+        self.devices_rule = events.Rule(
+            self,
+            "ApprovedModelPackagesForDevices",
+            description=f"Approved {EDGE_MODEL} model packages of {prefix} become the devices' model component",
+            event_pattern=events.EventPattern(
+                source=[SOURCE],
+                detail_type=[DETAIL_TYPE],
+                detail={
+                    "ModelApprovalStatus": [APPROVED],
+                    "ModelPackageGroupName": [self.deployer_settings.group_name(EDGE_MODEL)],
+                },
+            ),
+        )
+        self.devices_rule.add_target(
+            targets.LambdaFunction(
+                self.deployer,
+                event=EDGE_EVENT,
                 dead_letter_queue=self.dead_letter_queue,
                 retry_attempts=8,
                 max_event_age=Duration.hours(6),

@@ -1,7 +1,9 @@
 """Lambda entry point of the deployer.
 
 Events: an EventBridge ``SageMaker Model Package State Change`` (the rule passes only Approved packages of the
-stage's groups; the deployer checks again), or a direct invocation ``{"action": "rollback", "model": "adherence",
+stage's groups; the deployer checks again); the same event wrapped as ``{"target": "edge", "event": {...}}`` by the
+devices rule (approvals of the stage's edge model: a Greengrass model component for the thing group, see
+:mod:`pipeline_code.edge.deployer`); or a direct invocation ``{"action": "rollback", "model": "adherence",
 "to_version": 3}`` / ``{"action": "deploy-latest", "model": "adherence"}`` by an ML engineer.
 """
 
@@ -14,13 +16,50 @@ from typing import Any
 import boto3
 
 from pipeline_code.deploy.deployer import Deployer, Outcome, log_decision
-from pipeline_code.deploy.settings import settings_from_env
+from pipeline_code.deploy.settings import DeployerSettings, settings_from_env
+from pipeline_code.edge import deployer as edge_deployer
+
+EDGE = "edge"
 
 logging.getLogger("mlops.deploy").setLevel(logging.INFO)
 
 
-def dispatch(deployer: Deployer, event: Any) -> Outcome:
+def edge_target(settings: DeployerSettings) -> edge_deployer.EdgeTarget | None:
+    """Where the stage's devices get their model from; None when the stage sends no model to devices."""
+    if not settings.edge_model:
+        return None
+    return edge_deployer.EdgeTarget(
+        prefix=settings.prefix,
+        bucket=settings.edge_bucket,
+        thing_group_arn=settings.edge_thing_group_arn,
+        model_package_group=settings.group_name(settings.edge_model),
+    )
+
+
+def dispatch_edge(settings: DeployerSettings, event: Any, *, s3: Any, greengrass: Any) -> Outcome:
+    """An approval for devices: publish the model component and revise the thing group's deployment.
+
+    A package whose model folder fails its checks is a logged rejection (retrying cannot fix it); an AWS error
+    propagates, so the invocation is retried and, in the end, kept in the dead-letter queue.
+    """
+    target = edge_target(settings)
+    if target is None:
+        return log_decision(Outcome("skipped", "this stage sends no model to devices (no EDGE_MODEL)"))
+    try:
+        result = edge_deployer.handle_event(event, s3=s3, greengrass=greengrass, target=target)
+    except (edge_deployer.DeployError, ValueError) as exc:
+        return log_decision(Outcome("rejected", f"edge: {exc}"), level=logging.ERROR)
+    action = {"ignored": "skipped", "unchanged": "unchanged", "deployed": "updated"}.get(result.action, result.action)
+    extra = {"target": EDGE, "model_component_version": result.model_version, "deployment_id": result.deployment_id}
+    return log_decision(Outcome(action, f"edge: {result.reason}", extra={k: v for k, v in extra.items() if v}))
+
+
+def dispatch(deployer: Deployer, event: Any, *, greengrass: Any = None) -> Outcome:
     """Route one invocation; a malformed direct invocation is a logged rejection, never an exception."""
+    if isinstance(event, dict) and event.get("target") == EDGE:
+        if greengrass is None:
+            return log_decision(Outcome("rejected", "edge: no Greengrass client"), level=logging.ERROR)
+        return dispatch_edge(deployer.settings, event.get("event"), s3=deployer.s3, greengrass=greengrass)
     if isinstance(event, dict) and "action" in event:
         action, model = event.get("action"), event.get("model")
         to_version = event.get("to_version")
@@ -42,4 +81,5 @@ def dispatch(deployer: Deployer, event: Any) -> Outcome:
 def handler(event: Any, context: Any) -> dict[str, Any]:
     settings = settings_from_env(os.environ)
     deployer = Deployer(settings, sagemaker=boto3.client("sagemaker"), s3=boto3.client("s3"))
-    return dispatch(deployer, event).to_dict()
+    edge = isinstance(event, dict) and event.get("target") == EDGE
+    return dispatch(deployer, event, greengrass=boto3.client("greengrassv2") if edge else None).to_dict()

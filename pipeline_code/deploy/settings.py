@@ -38,6 +38,10 @@ class DeployerSettings:
     canary_wait_s: int = 600
     termination_wait_s: int = 300
     capture_percent: int = 20
+    # Devices: approvals of ``edge_model`` also become a Greengrass model component for the thing group (empty: none)
+    edge_model: str = ""
+    edge_bucket: str = ""
+    edge_thing_group_arn: str = ""
 
     def __post_init__(self) -> None:
         problems = []
@@ -61,6 +65,10 @@ class DeployerSettings:
             problems.append(f"capture_percent {self.capture_percent}: 0..100")
         if not self.capture_s3_uri.startswith("s3://"):
             problems.append(f"capture_s3_uri {self.capture_s3_uri!r}: an s3:// URI")
+        if self.edge_model and self.edge_model not in self.groups:
+            problems.append(f"edge_model {self.edge_model!r}: one of the groups {self.groups!r}")
+        if self.edge_model and (not self.edge_bucket or ":thinggroup/" not in self.edge_thing_group_arn):
+            problems.append("edge_model needs edge_bucket and edge_thing_group_arn (an IoT thing group ARN)")
         if problems:
             raise SettingsError("invalid deployer settings: " + "; ".join(problems))
 
@@ -96,6 +104,9 @@ ENV_VARS = {
     "canary_wait_s": "CANARY_WAIT_S",
     "termination_wait_s": "TERMINATION_WAIT_S",
     "capture_percent": "CAPTURE_PERCENT",
+    "edge_model": "EDGE_MODEL",
+    "edge_bucket": "EDGE_BUCKET",
+    "edge_thing_group_arn": "EDGE_THING_GROUP_ARN",
 }
 _REQUIRED = ("prefix", "groups", "execution_role_arn", "kms_key_arn", "capture_s3_uri")
 _INTS = {name for name, field in DeployerSettings.__dataclass_fields__.items() if field.type == "int"}

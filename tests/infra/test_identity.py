@@ -106,7 +106,12 @@ def test_sagemaker_role_is_assumed_by_sagemaker_of_this_account_only(identity):
         ("SageMakerExecutionRole", "s3:PutObject", "allow"),
         ("LambdaExecutionRole", "sagemaker:CreateEndpoint", "allow"),
         ("LambdaExecutionRole", "sagemaker:UpdateModelPackage", "implicit-deny"),
-        ("LambdaExecutionRole", "s3:PutObject", "implicit-deny"),
+        ("LambdaExecutionRole", "s3:DeleteObject", "implicit-deny"),
+        ("LambdaExecutionRole", "greengrass:CreateDeployment", "allow"),
+        ("LambdaExecutionRole", "greengrass:CreateComponentVersion", "allow"),
+        ("LambdaExecutionRole", "greengrass:DeleteComponent", "implicit-deny"),
+        ("LambdaExecutionRole", "iot:CreateThing", "implicit-deny"),
+        ("DataScientistRole", "greengrass:CreateDeployment", "implicit-deny"),
     ],
 )
 def test_persona_and_execution_permissions(synthesized, boundary_statements, role, action, expected):
@@ -126,6 +131,27 @@ def test_boundary_scopes_s3_to_the_stage_buckets(boundary_statements):
     (s3,) = [s for s in boundary_statements if s.get("Sid") == "PlatformBucketsOnly"]
     for resource in s3["Resource"]:
         assert "mlops-dev-" in json.dumps(resource)
+
+
+def test_deployer_role_writes_only_edge_model_zips(identity):
+    """The one write the Lambda role has in S3: the edge deployer's model zips under models/ of the edge bucket."""
+    template = identity.to_json()
+    statements = role_statements(template, _role_id(template, "LambdaExecutionRole"))
+    writes = [s for s in statements if any(a.startswith("s3:Put") for a in s["Action"])]
+    assert writes
+    for statement in writes:
+        (resource,) = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert "EdgeDeploymentsBucket" in json.dumps(resource)
+        assert resource["Fn::Join"][1][-1] == "/models/*"
+
+
+def test_deployer_role_deploys_only_to_the_stage_thing_group(identity):
+    template = identity.to_json()
+    statements = role_statements(template, _role_id(template, "LambdaExecutionRole"))
+    (deploy,) = [s for s in statements if s.get("Sid") == "DeployToStageDevices"]
+    assert any("thinggroup/mlops-dev-" in json.dumps(r) for r in deploy["Resource"])
+    (components,) = [s for s in statements if s.get("Sid") == "DescribeStageComponents"]
+    assert all(":components:mlops-dev-" in json.dumps(r) for r in components["Resource"])
 
 
 def test_data_scientist_reads_only_raw_and_processed_buckets(identity):

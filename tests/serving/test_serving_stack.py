@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk.assertions import Match
 
+from pipeline_code.deploy.handler import EDGE
 from pipeline_code.deploy.settings import DeployerSettings, settings_from_env
 from stacks.serving import DEPLOYER_HANDLER
 from tests.infra.policy_eval import decision, role_statements
@@ -20,7 +23,11 @@ def _one(template_json: dict, kind: str) -> tuple[str, dict]:
 def _deployer_settings(synthesized, stage: str) -> DeployerSettings:
     """The settings the deployer reads from its synthesized environment (tokens replaced by placeholders)."""
     _, fn = _one(synthesized.template(stage, "serving").to_json(), "AWS::Lambda::Function")
-    placeholders = {"CAPTURE_S3_URI": "s3://bucket/data-capture"}
+    placeholders = {
+        "CAPTURE_S3_URI": "s3://bucket/data-capture",
+        "EDGE_BUCKET": "edge-bucket",
+        "EDGE_THING_GROUP_ARN": "arn:aws:iot:r:1:thinggroup/placeholder",
+    }
     env = {
         k: v if isinstance(v, str) else placeholders.get(k, "arn:aws:placeholder")
         for k, v in fn["Properties"]["Environment"]["Variables"].items()
@@ -36,7 +43,7 @@ def serving(synthesized):
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_stage_has_the_rule_deployer_alarms_and_dead_letter_queue(synthesized, stage: str):
     template = synthesized.template(stage, "serving")
-    template.resource_count_is("AWS::Events::Rule", 1)
+    template.resource_count_is("AWS::Events::Rule", 2)  # endpoints; devices
     template.resource_count_is("AWS::Lambda::Function", 1)
     template.resource_count_is("AWS::SQS::Queue", 1)
     template.resource_count_is("AWS::CloudWatch::Alarm", 4)
@@ -116,6 +123,34 @@ def test_deployer_environment_is_the_stage_settings(synthesized, stage: str, mod
     settings = _deployer_settings(synthesized, stage)
     assert settings.mode == mode and settings.prefix == f"mlops-{stage}"
     assert settings.groups == ("adherence", "intent")
+    assert settings.edge_model == "intent"
+
+
+def test_deployer_knows_the_stage_thing_group_and_edge_bucket(serving):
+    _, fn = _one(serving.to_json(), "AWS::Lambda::Function")
+    env = fn["Properties"]["Environment"]["Variables"]
+    assert "thinggroup/mlops-dev-" in json.dumps(env["EDGE_THING_GROUP_ARN"])
+    assert "EdgeDeploymentsBucket" in json.dumps(env["EDGE_BUCKET"])
+
+
+def test_devices_rule_passes_only_approved_intent_packages_wrapped_for_the_edge_deployer(serving):
+    rules = serving.find_resources("AWS::Events::Rule")
+    (devices,) = [r["Properties"] for lid, r in rules.items() if lid.startswith("ApprovedModelPackagesForDevices")]
+    assert devices["EventPattern"]["detail"] == {
+        "ModelApprovalStatus": ["Approved"],
+        "ModelPackageGroupName": ["mlops-dev-intent"],
+    }
+    (target,) = devices["Targets"]
+    assert target["Arn"]["Fn::GetAtt"][0].startswith("Deployer")
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 21600}
+    assert "DeadLetterConfig" in target
+    template = target["InputTransformer"]["InputTemplate"]
+    # the handler reads {"target": "edge", "event": <the whole event>}; the variable is EventBridge's own
+    assert template == '{"target": "edge", "event": <aws.events.event.json>}'
+    assert json.loads(template.replace("<aws.events.event.json>", '{"detail": {}}')) == {
+        "target": EDGE,
+        "event": {"detail": {}},
+    }
 
 
 def test_alarms_are_the_ones_the_deployer_names_and_notify(synthesized):
