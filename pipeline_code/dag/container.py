@@ -11,6 +11,9 @@ The step image's bootstrap (``docker/steps/bootstrap.py``) unpacks the code arch
   hyperparameters.json`` (strings; ``--parameters`` wins, it carries the JSON types), the model to ``<root>/model``;
 - ``--extract NAME``: input NAME is a training job's ``model.tar.gz``; it is unpacked in place first, so the step
   sees the same model folder as on this machine.
+- a training job whose step is its pipeline's registered model step also leaves, next to the model, the code archive
+  (``code/``) and ``serving.json`` (the pipeline's batch predictor): the registered package then serves with the
+  same image and no network (:mod:`pipeline_code.dag.serve`).
 
 Exit status 0 on success; 1 when the step fails, with the reason in ``<root>/output/failure`` (SageMaker shows it as
 the job's failure reason); 2 for bad arguments. The step's metrics are printed as one JSON line (CloudWatch Logs).
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import shutil
 import sys
 import tarfile
 import traceback
@@ -57,6 +61,37 @@ def extract_model(folder: Path, *, step: str, name: str) -> None:
     archive.unlink()
 
 
+def serving_predictor(entry_point: str, step: str) -> tuple[str, str] | None:
+    """(pipeline, batch predictor) when ``step`` is the registered model step of the pipeline ``entry_point``
+    belongs to (``pipeline_code.<model>.specs:DEFINITION`` by convention); None otherwise."""
+    from pipeline_code.dag.spec import PipelineDefinition
+
+    package = entry_point.split(".")[:2]
+    try:
+        definition = getattr(importlib.import_module(".".join([*package, "specs"])), "DEFINITION", None)
+    except ImportError:
+        return None
+    if not isinstance(definition, PipelineDefinition) or not definition.batch_predict:
+        return None
+    gate = definition.quality_gate
+    if gate is None or gate.model_step != step:
+        return None
+    return definition.name, definition.batch_predict
+
+
+def package_for_serving(root: Path, model_dir: Path, *, pipeline: str, batch_predict: str) -> None:
+    """Copy the job's code archive into ``model_dir/code`` and describe the predictor in ``serving.json``."""
+    from pipeline_code.dag.serve import CODE_FOLDER, SERVING_FILE
+
+    archives = sorted((root / "input" / "data" / "code").glob("*.zip"))
+    if len(archives) != 1:
+        raise StepError(f"packaging for serving: expected one code archive in {root / 'input/data/code'}")
+    (model_dir / CODE_FOLDER).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(archives[0], model_dir / CODE_FOLDER / archives[0].name)
+    serving = {"pipeline": pipeline, "batch_predict": batch_predict}
+    (model_dir / SERVING_FILE).write_text(json.dumps(serving, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -78,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not callable(run):
             raise StepError(f"{args.step}: entry point {args.entry_point!r} has no run(ctx)")
         metrics = run(ctx) or {}
+        serving = serving_predictor(args.entry_point, args.step) if args.job_type == TRAINING else None
+        if serving is not None:
+            package_for_serving(args.root, ctx.model_dir, pipeline=serving[0], batch_predict=serving[1])
     except StepError as exc:
         ctx.write_failure(str(exc))
         print(str(exc), file=sys.stderr)

@@ -1,8 +1,11 @@
 """Batch scoring: a SageMaker batch transform job over a dataset with an approved model version.
 
 The job runs the same model (container and artefact) the endpoint serves, so its predictions are the endpoint's;
-``mlops predict`` is the local equivalent. Output is joined to its input rows (``JoinSource: Input``), so every
-column of a row (the brand included) stays next to its prediction.
+the container runs the pipeline's batch predictor, the code of ``mlops predict`` (see ``pipeline_code.dag.serve``).
+Each input file goes to the container whole (``SplitType: None``): the CSV keeps its header, and features that look
+at a patient's earlier encounters see the whole file, as locally. For each ``<file>`` the output prefix gets
+``<file>.out``: one JSON document with the predictions (probability, confidence, risk factors, per-brand entries),
+the rejected rows with their reasons, and the counts (rows in = predicted + rejected).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 from pipeline_code.deploy import decisions as d
 from pipeline_code.deploy.settings import DeployerSettings
 
+MAX_PAYLOAD_MB = 100  # the largest input file one request may carry (SageMaker's limit); split bigger files
 S3_PREFIX = re.compile(r"^s3://[a-z0-9.-]{3,63}(/.*)?$")
 
 
@@ -36,6 +40,7 @@ def transform_job_request(
     instance_type: str = "ml.m5.large",
     instance_count: int = 1,
     content_type: str = "text/csv",
+    accept: str = "application/json",
 ) -> dict[str, Any]:
     """CreateTransformJob: input and output prefixes, the stage key on the output and the instances' volumes."""
     for name, uri in (("input", input_uri), ("output", output_uri)):
@@ -51,20 +56,16 @@ def transform_job_request(
         "TransformInput": {
             "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_uri}},
             "ContentType": content_type,
-            "SplitType": "Line",
+            "SplitType": "None",  # a file is one request: header kept, history features over the whole file
         },
-        "TransformOutput": {
-            "S3OutputPath": output_uri,
-            "Accept": content_type,
-            "AssembleWith": "Line",
-            "KmsKeyId": settings.kms_key_arn,
-        },
+        "TransformOutput": {"S3OutputPath": output_uri, "Accept": accept, "KmsKeyId": settings.kms_key_arn},
         "TransformResources": {
             "InstanceType": instance_type,
             "InstanceCount": instance_count,
             "VolumeKmsKeyId": settings.kms_key_arn,
         },
-        "DataProcessing": {"JoinSource": "Input"},
-        "BatchStrategy": "MultiRecord",
+        "BatchStrategy": "SingleRecord",
+        "MaxPayloadInMB": MAX_PAYLOAD_MB,
+        "MaxConcurrentTransforms": 1,  # the container scores one document at a time
         "Tags": d.tags(ref),
     }

@@ -273,6 +273,8 @@ class Deployer:
             bucket, key = d.split_s3_uri(uri)
         except ValueError as exc:
             return f"model artefact: {exc}"
+        if not key.endswith(".tar.gz"):  # e.g. the intent model: a folder, served on devices by the edge deployer
+            return f"model artefact {uri} is not a model.tar.gz that an inference container can load"
         try:
             self.s3.head_object(Bucket=bucket, Key=key)
         except ClientError as exc:

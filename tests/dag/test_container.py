@@ -49,6 +49,8 @@ def _arguments(step: dict) -> list[str]:
 def _deliver(root: Path, step: str, raw: Path, hyperparameters: dict[str, str] | None = None) -> None:
     """What SageMaker does before a job starts: download each input (a model as model.tar.gz) and hyperparameters."""
     ctx = _ctx(root, step)
+    code_channel = ("input/data" if PLAN.step(step).job_type is JobType.TRAINING else "processing/input") + "/code"
+    _code_archive(ctx.root / code_channel / "0123abcd.zip")  # the step code asset, as its own channel
     if hyperparameters is not None:  # strings, as SageMaker writes them
         config = ctx.root / "input" / "config"
         config.mkdir(parents=True)
@@ -167,3 +169,15 @@ def test_the_bootstrap_refuses_a_missing_archive(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, str(BOOTSTRAP), "pipeline_code.dag.container"], env=env,
                          capture_output=True, text=True)  # fmt: skip
     assert run.returncode != 0 and "exactly one code .zip" in run.stderr
+
+
+def test_the_registered_training_job_leaves_its_code_and_predictor_in_the_model(container_run: Path) -> None:
+    """What a network-isolated inference container needs is in model.tar.gz: the code and which predictor to run."""
+    model = _ctx(container_run, "AdherenceTrain").model_dir
+    assert [p.name for p in (model / "code").iterdir()] == ["0123abcd.zip"]
+    assert json.loads((model / "serving.json").read_text()) == {
+        "batch_predict": DEFINITION.batch_predict,
+        "pipeline": "adherence",
+    }
+    assert entry.serving_predictor("pipeline_code.adherence.validate.main", "AdherenceValidate") is None
+    assert entry.serving_predictor("pipeline_code.nothing.here.main", "X") is None

@@ -59,10 +59,12 @@ class Registry:
     def group(self, name: str) -> None:
         self.sm.create_model_package_group(ModelPackageGroupName=name)
 
-    def package(self, group: str, status: str = "Approved", *, artefact: bool = True) -> str:
+    def package(
+        self, group: str, status: str = "Approved", *, artefact: bool = True, file: str = "model.tar.gz"
+    ) -> str:
         """Register the next version of ``group`` (its model.tar.gz uploaded unless ``artefact`` is False)."""
         existing = self.sm.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"]
-        key = f"models/{group}/{len(existing) + 1}/model.tar.gz"
+        key = f"models/{group}/{len(existing) + 1}/{file}".rstrip("/")
         if artefact:
             self.s3.put_object(Bucket=BUCKET, Key=key, Body=b"model")
         arn = self.sm.create_model_package(

@@ -121,7 +121,11 @@ def test_transform_job_request_refuses_bad_prefixes_names_and_instances():
     ok = {"input_uri": "s3://in-bucket/a/", "output_uri": "s3://in-bucket/b/", "suffix": "20260101-000000"}
     request = batch.transform_job_request(SERVERLESS_SETTINGS, ref, **ok)
     assert request["TransformJobName"] == "mlops-dev-adherence-v3-20260101-000000"
-    assert request["DataProcessing"] == {"JoinSource": "Input"}
+    # a file is one request to the serving container (header kept, history features over the whole file)
+    assert request["TransformInput"]["SplitType"] == "None" and request["BatchStrategy"] == "SingleRecord"
+    assert request["MaxPayloadInMB"] == batch.MAX_PAYLOAD_MB == 100
+    assert request["TransformOutput"]["Accept"] == "application/json"  # what the container answers
+    assert "DataProcessing" not in request  # the answer is one JSON document per file, not a row per line
     for change, message in (
         ({"input_uri": "/local/file.csv"}, "not an s3://bucket/prefix"),
         ({"output_uri": "s3://in-bucket/a"}, "must differ"),

@@ -158,6 +158,16 @@ def test_missing_model_artefact_does_nothing(registry: Registry, deployer: Deplo
     assert caplog.records[-1].levelno == logging.ERROR
 
 
+def test_a_model_folder_is_not_deployed_to_an_endpoint(registry: Registry, deployer: Deployer, sm, caplog):
+    """A package whose model is a folder (the intent model: served on devices) cannot be loaded by an inference
+    container; the deployer says so instead of creating a model that fails."""
+    registry.package(GROUP, file="")
+    with caplog.at_level(logging.INFO, logger="mlops.deploy"):
+        outcome = deployer.handle_event(event(GROUP, 1))
+    assert outcome.action == "skipped" and "is not a model.tar.gz" in outcome.reason
+    assert nothing_created(sm)
+
+
 def test_missing_artefact_on_update_keeps_the_live_version(registry: Registry, deployer: Deployer, sm):
     registry.package(GROUP)
     deployer.handle_event(event(GROUP, 1))
