@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Match
@@ -13,6 +16,7 @@ from stacks.serving import DEPLOYER_HANDLER
 from tests.infra.policy_eval import decision, role_statements
 
 STAGES = ("dev", "staging", "prod")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _one(template_json: dict, kind: str) -> tuple[str, dict]:
@@ -258,3 +262,17 @@ def test_deployers_may_let_sagemaker_encrypt_endpoint_storage_with_the_stage_key
     assert grant["Action"] == "kms:CreateGrant"
     assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
     assert "PlatformKey" in grant["Resource"]["Fn::ImportValue"]
+
+
+def test_the_deployer_asset_holds_the_deploy_and_edge_deployer_code_only(synthesized):
+    """The function's code: what the handler imports, nothing else (no model code, no pandas, no CDK)."""
+    _, fn = _one(synthesized.template("dev", "serving").to_json(), "AWS::Lambda::Function")
+    key = fn["Properties"]["Code"]["S3Key"]
+    (folder,) = synthesized.outdir.glob(f"asset.{key.removesuffix('.zip')}")
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.py"))
+    deploy = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pipeline_code" / "deploy").glob("*.py"))
+    edge = ["pipeline_code/edge/__init__.py", "pipeline_code/edge/deployer.py", "pipeline_code/edge/recipe.py"]
+    assert files == sorted(["pipeline_code/__init__.py", *deploy, *edge])
+    probe = "import pipeline_code.deploy.handler as h, sys; assert 'pandas' not in sys.modules; print(h.EDGE)"
+    run = subprocess.run([sys.executable, "-c", probe], cwd=folder, capture_output=True, text=True, check=False)
+    assert run.returncode == 0 and run.stdout.strip() == EDGE, run.stderr
