@@ -60,6 +60,7 @@ def thresholds_from(params: dict[str, Any]) -> Thresholds:
         missing_increase=params["missing_increase_threshold"],
         type_violation=params["type_violation_threshold"],
         unseen=params["unseen_threshold"],
+        significance=params["significance"],
     )
 
 

@@ -9,11 +9,12 @@ synthetic shifts is detected in at least 99 % (README, "Monitoring"). They are w
 DEFAULTS = {
     "bins": 10,  # quantile bins of integer columns and of the predicted probability
     "min_level_share": 0.005,  # levels rarer than this in the training split share one "other" bin
-    "psi_threshold": 0.2,
-    "prediction_psi_threshold": 0.2,
+    "psi_threshold": 0.1,
+    "prediction_psi_threshold": 0.1,
     "missing_increase_threshold": 0.05,
     "type_violation_threshold": 0.01,
     "unseen_threshold": 0.01,
+    "significance": 0.01,
     # Model Monitor's own drift distance (0..1) in constraints.json; 0.1 is its default
     "model_monitor_distance_threshold": 0.1,
     # model-quality constraints: alarm when a metric falls this far (absolute) below its validation value

@@ -2,9 +2,10 @@
 
 The drift baseline (``drift_baseline.json``) keeps what the local check needs: per monitored column its kind,
 the bins (quantile edges for integers, the levels holding at least ``min_level_share`` of the rows for categories,
-the rest pooled in one "other" bin), the expected share of each bin, the missing rate and the domain of values
-seen; for the model's predicted probability the same quantile bins. Model Monitor's files describe the same data in
-its own format (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-byoc-statistics.html,
+the rest pooled in one "other" bin, and always a last bin for missing values, so that a mostly-missing column's
+few present values weigh what they are worth), the expected share of each bin, the missing rate and the domain of
+values seen; for the model's predicted probability the same quantile bins. Model Monitor's files describe the same
+data in its own format (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-byoc-statistics.html,
 ``-constraints.html``), so that a schedule on the endpoint compares captured requests with the training split.
 """
 
@@ -34,19 +35,26 @@ class Thresholds:
     ``psi``: population stability index of a column's bins; ``prediction_psi``: the same for the predicted
     probability; ``missing_increase``: missing rate above the baseline's, in absolute points; ``type_violation``:
     share of present values that are not of the column's type (not an integer in range, not matching the pattern);
-    ``unseen``: share of present values of a category column outside the levels seen in the baseline.
+    ``unseen``: share of present values of a category column outside the levels seen in the baseline;
+    ``significance``: a PSI above its threshold counts only if it is also statistically certain: ``n * PSI`` (about
+    chi-square with bins - 1 degrees of freedom when nothing changed) above its quantile at ``1 - significance / m``
+    for the ``m`` distributions checked, so that a small batch's sampling noise in a column of many bins
+    (diagnosis codes) is not reported as drift.
     """
 
-    psi: float = 0.2
-    prediction_psi: float = 0.2
+    psi: float = 0.1
+    prediction_psi: float = 0.1
     missing_increase: float = 0.05
     type_violation: float = 0.01
     unseen: float = 0.01
+    significance: float = 0.01
 
     def __post_init__(self) -> None:
         for name, value in self.as_dict().items():
             if not (isinstance(value, int | float) and 0 < float(value) < 10):
                 raise ValueError(f"drift threshold {name}={value!r}: a number above 0 (and below 10)")
+        if self.significance >= 1:
+            raise ValueError(f"drift threshold significance={self.significance!r}: a probability below 1")
 
     def as_dict(self) -> dict[str, float]:
         return {
@@ -55,6 +63,7 @@ class Thresholds:
             "missing_increase": self.missing_increase,
             "type_violation": self.type_violation,
             "unseen": self.unseen,
+            "significance": self.significance,
         }
 
     @classmethod
@@ -127,6 +136,7 @@ def profile_column(values: pd.Series, col: Column, *, bins: int, min_level_share
         good = numbers[~missing & ~bad]
         edges = numeric_edges(good, bins)
         counts = np.bincount(np.searchsorted(edges, good, side="left"), minlength=len(edges) + 1)
+        counts = np.append(counts, int(missing.sum()))
         entry.update(kind=NUMERIC, edges=edges, expected=_shares(counts), min=col.min_value, max=col.max_value)
         return entry
     present = values[~missing]
@@ -135,7 +145,8 @@ def profile_column(values: pd.Series, col: Column, *, bins: int, min_level_share
     counts = present.astype(str).value_counts()
     total = int(counts.sum())
     kept = sorted(level for level, count in counts.items() if total and count / total >= min_level_share)
-    kept_counts = np.array([counts[level] for level in kept] + [total - sum(counts[level] for level in kept)])
+    other = total - sum(counts[level] for level in kept)
+    kept_counts = np.array([*(counts[level] for level in kept), other, int(missing.sum())])
     entry.update(
         kind=CATEGORICAL,
         levels=kept,

@@ -6,7 +6,8 @@ thresholds. The split lets a benchmark encode a data set once and evaluate thous
 very code the ``mlops drift`` command runs.
 
 Checks per column, named like Model Monitor's violations: ``baseline_drift_check`` (PSI of the bins above
-``psi``), ``completeness_check`` (missing rate above the baseline's by more than ``missing_increase``),
+``psi`` and statistically certain, see :func:`psi_drifts`), ``completeness_check`` (missing rate above the
+baseline's by more than ``missing_increase``, and certain, see :func:`missing_drifts`),
 ``data_type_check`` (share of present values not of the column's type above ``type_violation``),
 ``categorical_values_check`` (share of present values never seen in the baseline above ``unseen``); and
 ``prediction_drift_check`` on the predicted probability when the batch is scored.
@@ -14,8 +15,10 @@ Checks per column, named like Model Monitor's violations: ``baseline_drift_check
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any, Final
 
 import numpy as np
@@ -57,6 +60,43 @@ def psi(expected: Sequence[float], counts: np.ndarray, *, baseline_rows: int) ->
     e = (np.asarray(expected, dtype=float) * baseline_rows + SMOOTHING) / (baseline_rows + SMOOTHING * k)
     a = (observed + SMOOTHING) / (n + SMOOTHING * k)
     return float(np.sum((a - e) * np.log(a / e)))
+
+
+def chi_square_quantile(probability: float, df: int) -> float:
+    """Quantile of the chi-square distribution (Wilson-Hilferty; within about 1 % for df >= 1 at the tails used)."""
+    if df <= 0:
+        return 0.0
+    z = NormalDist().inv_cdf(probability)
+    h = 2.0 / (9.0 * df)
+    return df * max(0.0, 1.0 - h + z * math.sqrt(h)) ** 3
+
+
+def psi_drifts(score: float, rows: int, bins: int, *, threshold: float, significance: float, tests: int) -> bool:
+    """A PSI is drift when it is above ``threshold`` and ``rows * PSI`` is above the chi-square quantile of
+    ``bins - 1`` degrees of freedom at ``1 - significance / tests`` (what sampling noise alone rarely reaches)."""
+    if score <= threshold or rows == 0:
+        return False
+    return rows * score > chi_square_quantile(1.0 - significance / max(tests, 1), bins - 1)
+
+
+def missing_drifts(
+    missing: int,
+    rows: int,
+    baseline_rate: float,
+    baseline_rows: int,
+    *,
+    increase: float,
+    significance: float,
+    tests: int,
+) -> bool:
+    """More values missing than the baseline had: the rate is ``increase`` above it, and the count is above what
+    sampling gives (one-sided binomial z-test at ``significance / tests``; a baseline rate of 0 counts as
+    ``1 / baseline_rows``)."""
+    if rows == 0 or missing / rows - baseline_rate <= increase:
+        return False
+    p = min(max(baseline_rate, 1.0 / max(baseline_rows, 1)), 1.0 - 1e-9)
+    z = (missing - rows * p) / math.sqrt(rows * p * (1 - p))
+    return z > NormalDist().inv_cdf(1.0 - significance / max(tests, 1))
 
 
 @dataclass(frozen=True)
@@ -160,15 +200,17 @@ def evaluate(baseline: Mapping[str, Any], encoded: Encoded, thresholds: Threshol
     in Model Monitor's shape (``feature_name``, ``constraint_check_type``, ``description``), and ``drift``."""
     n = encoded.rows
     base_rows = int(baseline["rows"])
+    tests = len(baseline["columns"]) + (encoded.prediction_bins is not None)
     features = []
-    violations = []
+    violations: list[dict[str, str]] = []
     for j, entry in enumerate(baseline["columns"]):
         codes = encoded.codes[:, j]
         missing = int(np.count_nonzero(codes == MISSING_CODE))
         invalid = int(np.count_nonzero(codes == INVALID_CODE))
         present = n - missing
         good = codes[codes >= 0]
-        counts = np.bincount(good, minlength=len(entry["expected"]))
+        counts = np.bincount(good, minlength=len(entry["expected"]) - 1)
+        counts = np.append(counts, missing)  # the last bin: missing values
         score = psi(entry["expected"], counts, baseline_rows=base_rows)
         missing_rate = missing / n if n else 0.0
         invalid_rate = invalid / present if present else 0.0
@@ -184,9 +226,19 @@ def evaluate(baseline: Mapping[str, Any], encoded: Encoded, thresholds: Threshol
             "examples": list(encoded.examples.get(entry["name"], [])),
         }
         failed = []
-        if good.size and score > thresholds.psi:
+        if psi_drifts(
+            score, n, len(counts), threshold=thresholds.psi, significance=thresholds.significance, tests=tests
+        ):
             failed.append((DRIFT_CHECK, f"PSI {score:.3f} > {thresholds.psi}"))
-        if missing_rate - entry["missing_rate"] > thresholds.missing_increase:
+        if missing_drifts(
+            missing,
+            n,
+            entry["missing_rate"],
+            base_rows,
+            increase=thresholds.missing_increase,
+            significance=thresholds.significance,
+            tests=tests,
+        ):
             failed.append(
                 (
                     COMPLETENESS_CHECK,
@@ -210,7 +262,15 @@ def evaluate(baseline: Mapping[str, Any], encoded: Encoded, thresholds: Threshol
         scored = encoded.prediction_bins[encoded.prediction_bins >= 0]
         counts = np.bincount(scored, minlength=len(profile["expected"]))
         score = psi(profile["expected"], counts, baseline_rows=int(profile["rows"]))
-        prediction = {"psi": score, "rows_scored": int(scored.size), "drift": bool(score > thresholds.prediction_psi)}
+        drifted = psi_drifts(
+            score,
+            int(scored.size),
+            len(counts),
+            threshold=thresholds.prediction_psi,
+            significance=thresholds.significance,
+            tests=tests,
+        )
+        prediction = {"psi": score, "rows_scored": int(scored.size), "drift": drifted}
         if prediction["drift"]:
             violations.append(
                 {
