@@ -37,16 +37,16 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from pipeline_code.deploy.decisions import VARIANT
+from pipeline_code.deploy.decisions import baseline_key as deployed_baseline_key
 from pipeline_code.edge.metrics import MEAN_CONFIDENCE, OUT_OF_SCOPE_RATE, THING_DIMENSION
 from pipeline_code.edge.recipe import metrics_namespace
 from stacks.data_foundation import DataFoundationStack
 from stacks.identity import IdentityStack
 from stacks.ml_platform import MODELS
-from stacks.serving import EDGE_MODEL, ServingStack
+from stacks.serving import EDGE_MODEL, MONITORING_PREFIX, ServingStack
 from stacks.settings import MonitoringSettings, StageSettings
 
 MONITORED_MODEL: Final = "adherence"  # the model whose pipeline publishes Model Monitor baselines
-MONITORING_PREFIX: Final = "monitoring"
 PROCESSING_INPUT: Final = "/opt/ml/processing/input/endpoint"
 PROCESSING_OUTPUT: Final = "/opt/ml/processing/output"
 DATA_METRICS: Final = "aws/sagemaker/Endpoints/data-metrics"
@@ -145,8 +145,9 @@ def _jsii(value: Any) -> Any:
 
 
 def baseline_key(model: str, *parts: str) -> str:
-    """Key of a published baseline file in the model-artefacts bucket: ``monitoring/<model>/baseline/...``."""
-    return "/".join((MONITORING_PREFIX, model, "baseline", *parts))
+    """Key of a published baseline file in the model-artefacts bucket: ``monitoring/<model>/baseline/...``, where
+    the deployer copies the live version's drift-check baselines (``pipeline_code.deploy.decisions``)."""
+    return f"{MONITORING_PREFIX}/{deployed_baseline_key(model, *parts)}"
 
 
 @dataclass(frozen=True)
