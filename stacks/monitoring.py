@@ -432,25 +432,8 @@ class MonitoringStack(Stack):
                         existing=alarm,
                     )
                 )
-        watched.append(
-            WatchedMetric(
-                key="NoInvocations",
-                title=f"{model}: invocations an hour",
-                metric=cloudwatch.Metric(
-                    namespace="AWS/SageMaker",
-                    metric_name="Invocations",
-                    dimensions_map=dimensions,
-                    statistic="Sum",
-                    period=Duration.hours(1),
-                ),
-                threshold=1,
-                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-                evaluation_periods=cfg.idle_hours,
-                # SageMaker publishes no datapoint for an hour without requests: missing data is the alarm
-                missing=cloudwatch.TreatMissingData.BREACHING,
-                description=f"{endpoint}: no invocation for {cfg.idle_hours} hours (or the endpoint does not exist)",
-            )
-        )
+        if model != EDGE_MODEL:  # the intent model is served on devices (the deployer skips its folder artefact)
+            watched.append(self._invocations(model, dimensions))
         if model == MONITORED_MODEL and self.schedules:
             period = PERIODS[cfg.frequency]
             data_schedule = self.schedule_name(model, "DataQuality")
@@ -541,6 +524,27 @@ class MonitoringStack(Stack):
                     )
                 )
         return watched
+
+    def _invocations(self, model: str, dimensions: dict[str, str]) -> WatchedMetric:
+        cfg = self._cfg
+        endpoint = self.endpoints[model]
+        return WatchedMetric(
+            key="NoInvocations",
+            title=f"{model}: invocations an hour",
+            metric=cloudwatch.Metric(
+                namespace="AWS/SageMaker",
+                metric_name="Invocations",
+                dimensions_map=dimensions,
+                statistic="Sum",
+                period=Duration.hours(1),
+            ),
+            threshold=1,
+            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluation_periods=cfg.idle_hours,
+            # SageMaker publishes no datapoint for an hour without requests: missing data is the alarm
+            missing=cloudwatch.TreatMissingData.BREACHING,
+            description=f"{endpoint}: no invocation for {cfg.idle_hours} hours (or the endpoint does not exist)",
+        )
 
     def _rows(self, model: str) -> list[list[cloudwatch.IWidget]]:
         """The model's dashboard rows: a title, then one widget per watched metric."""
