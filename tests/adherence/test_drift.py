@@ -202,3 +202,13 @@ def test_a_folder_without_a_baseline_exits_2(tmp_path: Path, raw_sample) -> None
     assert result.exit_code == 2 and "drift_baseline.json" in result.output
     result = _drift("--baseline", str(tmp_path / "nowhere"), "--data", str(data))
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+@given(content=st.binary(max_size=300), gz=st.booleans())
+@hsettings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_bytes_that_are_not_the_raw_format_exit_2_with_one_message(run_dir: Path, tmp_path, content, gz) -> None:
+    path = tmp_path / ("junk.csv.gz" if gz else "junk.csv")
+    path.write_bytes(content)
+    result = _drift("--baseline", str(run_dir), "--data", str(path), "--no-score")
+    assert result.exit_code == 2, result.output
+    assert "--data" in result.output and "Traceback" not in result.output
