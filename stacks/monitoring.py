@@ -28,11 +28,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
@@ -40,6 +43,8 @@ from pipeline_code.deploy.decisions import VARIANT
 from pipeline_code.deploy.decisions import baseline_key as deployed_baseline_key
 from pipeline_code.edge.metrics import MEAN_CONFIDENCE, OUT_OF_SCOPE_RATE, THING_DIMENSION
 from pipeline_code.edge.recipe import metrics_namespace
+from stacks import iam_actions as actions
+from stacks.constructs.grantee import ManagedPolicyGrantee
 from stacks.data_foundation import DataFoundationStack
 from stacks.identity import IdentityStack
 from stacks.ml_platform import MODELS
@@ -47,6 +52,10 @@ from stacks.serving import EDGE_MODEL, MONITORING_PREFIX, ServingStack
 from stacks.settings import MonitoringSettings, StageSettings
 
 MONITORED_MODEL: Final = "adherence"  # the model whose pipeline publishes Model Monitor baselines
+# The endpoint's requests are CSV with a header and many rows: this script turns each into the baseline's rows.
+RECORD_PREPROCESSOR: Final = (
+    Path(__file__).resolve().parents[1] / "pipeline_code" / "adherence" / "baseline" / "record_preprocessor.py"
+)
 PROCESSING_INPUT: Final = "/opt/ml/processing/input/endpoint"
 PROCESSING_OUTPUT: Final = "/opt/ml/processing/output"
 DATA_METRICS: Final = "aws/sagemaker/Endpoints/data-metrics"
@@ -227,7 +236,8 @@ class MonitoringStack(Stack):
         self._settings = settings
         self._cfg = cfg
         self._data = data
-        self._role_arn = identity.sagemaker_execution_role.role_arn
+        self._role = identity.sagemaker_execution_role
+        self._role_arn = self._role.role_arn
         self._bucket = data.model_artifacts_bucket.bucket_name
         self._prefix = settings.resource_prefix
         self.endpoints = {model: serving.deployer_settings.endpoint_name(model) for model in MODELS}
@@ -331,6 +341,23 @@ class MonitoringStack(Stack):
     def _monitoring_jobs(self, model: str) -> None:
         region = self.region
         name = model.capitalize()
+        # The record preprocessor stays in the CDK file-asset bucket, read like the step code (one object, one
+        # read-only statement the permissions boundary already allows).
+        self.record_preprocessor = s3_assets.Asset(self, f"{name}RecordPreprocessor", path=str(RECORD_PREPROCESSOR))
+        reader = ManagedPolicyGrantee(
+            self,
+            f"{name}RecordPreprocessorAccess",
+            role=self._role,
+            description=f"{self._prefix} monitoring jobs: read the {model} record preprocessor asset",
+        )
+        reader.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadRecordPreprocessor",
+                actions=["s3:GetObject"],
+                resources=[self.record_preprocessor.bucket.arn_for_objects(self.record_preprocessor.s3_object_key)],
+            )
+        )
+        assert "s3:GetObject" in actions.CDK_ASSET_READ  # what the boundary allows on the asset bucket
 
         def props(kind: str, **values: Any) -> dict[str, Any]:
             return {key: _jsii(value) for key, value in {**self._common(model, kind), **values}.items()}
@@ -340,7 +367,10 @@ class MonitoringStack(Stack):
             f"{name}DataQualityJob",
             **props(
                 KINDS["DataQuality"],
-                data_quality_app_specification={"image_uri": model_monitor_image(region)},
+                data_quality_app_specification={
+                    "image_uri": model_monitor_image(region),
+                    "record_preprocessor_source_uri": self.record_preprocessor.s3_object_url,
+                },
                 data_quality_baseline_config={
                     "constraints_resource": {
                         "s3_uri": self._s3(baseline_key(model, "data_quality", "constraints.json"))
@@ -388,6 +418,7 @@ class MonitoringStack(Stack):
                 model_bias_job_output_config=self._output(model, KINDS["ModelBias"]),
             ),
         )
+        data_quality.node.add_dependency(reader.policy)
         self.job_definitions = {"DataQuality": data_quality, "ModelQuality": model_quality, "ModelBias": bias}
         if not self._cfg.schedules:
             return

@@ -142,3 +142,36 @@ def test_bias_report_has_every_facet_group_and_the_largest_gaps(pipeline: Pipeli
             else:
                 assert gap is None
     assert set(report["facets"]["gender"]["groups"]) <= {"Female", "Male", "Unknown/Invalid"}
+
+
+def test_the_record_preprocessor_turns_a_request_into_baseline_rows(raw_sample) -> None:
+    import base64
+    from types import SimpleNamespace
+
+    from pipeline_code.adherence.baseline import record_preprocessor as pre
+
+    assert tuple(c.name for c in monitored_columns()) == pre.COLUMNS  # written out in the script: kept in step
+    body = raw_sample.head(3).drop(columns=["readmitted"]).to_csv(index=False, na_rep="?")
+
+    def record(data: str, encoding: str = "CSV", content_type: str = "text/csv") -> SimpleNamespace:
+        return SimpleNamespace(
+            endpoint_input=SimpleNamespace(data=data, encoding=encoding, observed_content_type=content_type)
+        )
+
+    rows = pre.preprocess_handler(record(body))
+    assert len(rows) == 3 and all(list(row) == list(pre.COLUMNS) for row in rows)
+    assert rows[0]["age"] == raw_sample.loc[0, "age"]
+    assert rows[0]["weight"] is None  # '?' in the file: missing, as in the baseline's statistics
+    encoded = base64.b64encode(body.encode()).decode()
+    assert pre.preprocess_handler(record(encoded, "BASE64")) == rows
+    assert pre.preprocess_handler(record("{}", "JSON", "application/json")) == []
+
+
+def test_the_record_preprocessor_imports_only_the_standard_library() -> None:
+    from pathlib import Path
+
+    import pipeline_code.adherence.baseline.record_preprocessor as module
+
+    source = Path(module.__file__).read_text()
+    imports = {line.split()[1] for line in source.splitlines() if line.startswith(("import ", "from "))}
+    assert imports <= {"__future__", "base64", "csv", "io", "typing"}, imports

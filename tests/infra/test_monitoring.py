@@ -100,7 +100,14 @@ def test_schedules_read_the_baselines_where_the_baseline_step_layout_puts_them(s
     assert _join_text(config["ConstraintsResource"]["S3Uri"]).endswith(
         "monitoring/adherence/baseline/data_quality/constraints.json"
     )
-    assert dq["Properties"]["DataQualityAppSpecification"]["ImageUri"] == model_monitor_image("us-east-1")
+    spec = dq["Properties"]["DataQualityAppSpecification"]
+    assert spec["ImageUri"] == model_monitor_image("us-east-1")
+    assert spec["RecordPreprocessorSourceUri"]["Fn::Sub"].endswith(".py")  # the asset of record_preprocessor.py
+    policies = template.find_resources("AWS::IAM::ManagedPolicy")
+    (policy,) = policies.values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "s3:GetObject" and statement["Resource"]["Fn::Join"][1][-1].endswith(".py")
+    assert "SageMakerExecutionRole" in json.dumps(policy["Properties"]["Roles"])
     (mq,) = _resources(template, JOBS[1]).values()
     job_input = mq["Properties"]["ModelQualityJobInput"]
     assert _join_text(job_input["GroundTruthS3Input"]["S3Uri"]) == "s3://<ref>/monitoring/ground-truth/adherence"
