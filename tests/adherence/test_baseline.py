@@ -162,6 +162,9 @@ def test_the_record_preprocessor_turns_a_request_into_baseline_rows(raw_sample) 
     assert len(rows) == 3 and all(list(row) == list(pre.COLUMNS) for row in rows)
     assert rows[0]["age"] == raw_sample.loc[0, "age"]
     assert rows[0]["weight"] is None  # '?' in the file: missing, as in the baseline's statistics
+    assert rows[0]["num_lab_procedures"] == int(raw_sample.loc[0, "num_lab_procedures"])  # Integral as a number
+    integral = {c.name for c in monitored_columns() if c.kind is Kind.INTEGER}
+    assert integral == pre.INTEGER_COLUMNS
     encoded = base64.b64encode(body.encode()).decode()
     assert pre.preprocess_handler(record(encoded, "BASE64")) == rows
     assert pre.preprocess_handler(record("{}", "JSON", "application/json")) == []

@@ -66,10 +66,36 @@ COLUMNS = (
 )
 
 
+# Integral in the baseline: sent as numbers, so that only a value that is not an integer breaks the type check
+INTEGER_COLUMNS = frozenset(
+    (
+        "time_in_hospital",
+        "num_lab_procedures",
+        "num_procedures",
+        "num_medications",
+        "number_outpatient",
+        "number_emergency",
+        "number_inpatient",
+        "number_diagnoses",
+    )
+)
+
+
+def _value(name: str, raw: str | None) -> Any:
+    if raw is None or raw.strip() in MISSING:
+        return None
+    if name in INTEGER_COLUMNS:
+        try:
+            return int(raw)
+        except ValueError:
+            return raw  # left as text: Model Monitor's data-type check reports it
+    return raw
+
+
 def rows_of(text: str) -> list[dict[str, Any]]:
-    """The CSV body's rows as dicts of the baseline's columns (missing values as None)."""
+    """The CSV body's rows as dicts of the baseline's columns (missing values as None, integers as int)."""
     reader = csv.DictReader(io.StringIO(text))
-    return [{name: (None if row.get(name) in MISSING else row.get(name)) for name in COLUMNS} for row in reader]
+    return [{name: _value(name, row.get(name)) for name in COLUMNS} for row in reader]
 
 
 def preprocess_handler(inference_record: Any, logger: Any = None) -> list[dict[str, Any]]:
