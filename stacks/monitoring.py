@@ -63,9 +63,10 @@ MODEL_METRICS: Final = "aws/sagemaker/Endpoints/model-metrics"
 SCHEDULES: Final = {"hourly": "cron(0 * ? * * *)", "daily": "cron(0 0 ? * * *)"}
 KINDS: Final = {"DataQuality": "data-quality", "ModelQuality": "model-quality", "ModelBias": "model-bias"}
 PERIODS: Final = {"hourly": Duration.hours(1), "daily": Duration.days(1)}
-# What the endpoint answers (pipeline_code.dag.serve: one JSON object per row)
-INFERENCE_ATTRIBUTE: Final = "predicted_readmission"
-PROBABILITY_ATTRIBUTE: Final = "probability"
+# Where the answer (pipeline_code.dag.serve: {"predictions": [one object per row], ...}) holds the label and the
+# probability, for requests of one encounter each (what the quality and bias jobs' label merge needs)
+INFERENCE_ATTRIBUTE: Final = "predictions[0].predicted_readmission"
+PROBABILITY_ATTRIBUTE: Final = "predictions[0].probability"
 
 # Registry accounts of the prebuilt images, per commercial region (sagemaker SDK image_uri_config:
 # model-monitor.json "sagemaker-model-monitor-analyzer", clarify.json "sagemaker-clarify-processing:1.0").

@@ -111,7 +111,7 @@ def test_schedules_read_the_baselines_where_the_baseline_step_layout_puts_them(s
     (mq,) = _resources(template, JOBS[1]).values()
     job_input = mq["Properties"]["ModelQualityJobInput"]
     assert _join_text(job_input["GroundTruthS3Input"]["S3Uri"]) == "s3://<ref>/monitoring/ground-truth/adherence"
-    assert job_input["EndpointInput"]["ProbabilityAttribute"] == "probability"
+    assert job_input["EndpointInput"]["ProbabilityAttribute"] == "predictions[0].probability"
     assert _join_text(mq["Properties"]["ModelQualityBaselineConfig"]["ConstraintsResource"]["S3Uri"]).endswith(
         "model_quality/constraints.json"
     )
