@@ -13,8 +13,10 @@ from stacks.guardrails import GuardrailsStack
 from stacks.identity import IdentityStack
 from stacks.ml_platform import MlPlatformStack
 from stacks.nag import apply_nag_packs
+from stacks.projects import ProjectsStack
 from stacks.serving import ServingStack
 from stacks.settings import StageSettings
+from stacks.studio import StudioStack
 
 
 class MlopsStage(Stage):
@@ -93,6 +95,30 @@ class MlopsStage(Stage):
             env=env,
             description=f"{settings.resource_prefix}: Greengrass edge app component, device group, token-exchange role",
         )
+        self.projects = ProjectsStack(
+            self,
+            "Projects",
+            settings=settings,
+            guardrails=self.guardrails,
+            data=self.data,
+            identity=self.identity,
+            ml_platform=self.ml_platform,
+            env=env,
+            description=f"{settings.resource_prefix}: SageMaker project templates (Service Catalog portfolio)",
+        )
+        self.studio: StudioStack | None = None
+        if settings.studio.enabled:
+            self.studio = StudioStack(
+                self,
+                "Studio",
+                settings=settings,
+                data=self.data,
+                identity=self.identity,
+                env=env,
+                description=f"{settings.resource_prefix}: SageMaker Studio domain and the personas' user profiles",
+                termination_protection=settings.retain,
+            )
+            iam.PermissionsBoundary.of(self.studio).apply(self.guardrails.permissions_boundary)
         self.budgets = BudgetStack(
             self,
             "Budgets",
@@ -105,7 +131,7 @@ class MlopsStage(Stage):
         if self.replica is not None:
             # Replication rules name their destinations (no cross-region reference), so order is explicit.
             self.data.add_stack_dependency(self.replica, "replication destinations must exist first")
-        for stack in (self.data, self.identity, self.ml_platform, self.serving, self.edge, self.budgets):
+        for stack in (self.data, self.identity, self.ml_platform, self.serving, self.edge, self.budgets, self.projects):
             iam.PermissionsBoundary.of(stack).apply(self.guardrails.permissions_boundary)
 
         for key, value in sorted(settings.cost_tags.items()):
