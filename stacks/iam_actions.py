@@ -232,7 +232,10 @@ PROJECT_STACKS = (  # Service Catalog runs each provisioned product as a stack n
     "cloudformation:CreateStack",
     "cloudformation:DeleteStack",
     "cloudformation:DescribeStackEvents",
+    "cloudformation:DescribeStackResource",  # Service Catalog reads a provisioned product's resources and outputs
+    "cloudformation:DescribeStackResources",
     "cloudformation:DescribeStacks",
+    "cloudformation:GetTemplate",
     "cloudformation:SetStackPolicy",
     "cloudformation:UpdateStack",
 )
