@@ -8,6 +8,7 @@ action, resource and conditions, in the identity policies and (where the role ha
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
@@ -36,6 +37,8 @@ def resolve(value: Any, refs: dict[str, str], exports: dict[str, str]) -> Any:
     if set(value) == {"Fn::Join"}:
         sep, parts = value["Fn::Join"]
         return sep.join(str(resolve(p, refs, exports)) for p in parts)
+    if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        return re.sub(r"\$\{([^}]+)\}", lambda m: refs[m.group(1)], value["Fn::Sub"])
     if set(value) == {"Fn::ImportValue"}:
         return exports.get(value["Fn::ImportValue"], f"imported:{value['Fn::ImportValue']}")
     if set(value) == {"Fn::GetAtt"}:
@@ -215,7 +218,8 @@ class Provisioner:
                 "RoleArn": props["RoleArn"],
                 "ClientRequestToken": "a" * 32,
             }
-            json.loads(params["PipelineDefinition"])  # the resolved definition is JSON SageMaker can read
+            definition = json.loads(params["PipelineDefinition"])  # resolved: JSON SageMaker can read
+            assert "Fn::" not in params["PipelineDefinition"] and definition["Steps"], name
             self._call("sagemaker", "create_pipeline", {"PipelineArn": arn}, params, arn)
             self._call("sagemaker", "add_tags", {"Tags": []}, {"ResourceArn": arn, "Tags": props["Tags"]}, arn)
         elif kind == "AWS::Events::Rule":
