@@ -25,10 +25,13 @@ class MlopsStage(Stage):
     ``Guardrails`` (permissions boundary) -> ``DataReplica`` (replica region, if the stage replicates) ->
     ``DataFoundation`` (key, buckets) -> ``Identity`` (roles) -> ``MlPlatform`` (pipelines, feature groups, model
     registry, retraining triggers) -> ``Serving`` (approval-driven deployer, endpoint alarms); ``Edge`` (Greengrass
-    app component, thing group, deployment); ``Budgets``.
+    app component, thing group, deployment); ``Projects`` (SageMaker project templates: Service Catalog portfolio of
+    ProductStacks); ``Studio`` (SageMaker domain, only with ``studio.enabled``); ``Budgets``.
 
-    Every role of the stage carries the permissions boundary, every resource the cost tags, and the three cdk-nag
-    packs check everything inside the stage (Aspects do not cross stage boundaries, so they are added here).
+    Every role of the stage carries the permissions boundary (the projects' launch role has it as its allow-list
+    instead, see ``GuardrailsStack``), every resource the cost tags, and the three cdk-nag packs check everything
+    inside the stage, the product templates included (Aspects do not cross stage boundaries, so they are added
+    here).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: StageSettings) -> None:
