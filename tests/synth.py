@@ -75,6 +75,12 @@ class SynthesizedApp:
         """Every stack of ``stage``, in construct order (new stacks are picked up without listing them)."""
         return [child for child in self.stages[stage].node.children if isinstance(child, Stack)]
 
+    def product_stacks(self, stage: str) -> list[Stack]:
+        """The Service Catalog product templates of ``stage`` (``ProductStack``s inside its stacks)."""
+        from aws_cdk.aws_servicecatalog import ProductStack
+
+        return [c for c in self.stages[stage].node.find_all() if isinstance(c, ProductStack)]
+
     def all_files(self) -> dict[str, bytes]:
         """Every file of the cloud assembly (templates, manifests, tree, metadata, assets) by relative path."""
         return {str(p.relative_to(self.outdir)): p.read_bytes() for p in sorted(self.outdir.rglob("*")) if p.is_file()}
