@@ -20,12 +20,21 @@ from typing import Any
 import aws_cdk as cdk
 import yaml
 
+from stacks.delivery import DeliveryStack
+from stacks.delivery_settings import (
+    DeliverySettings,
+    StageSource,
+    check_stage_targets,
+    parse_delivery_settings,
+    pinned_cli_version,
+)
 from stacks.nag import nag_errors
 from stacks.settings import STAGES, ConfigError, StageSettings, parse_stage_settings
 from stacks.stage import MlopsStage
 
 ROOT = Path(__file__).resolve().parent
 CONFIG_DIR = ROOT / "config"
+DELIVERY_FILE = "delivery.yaml"
 
 
 def new_app(outdir: str | None = None) -> cdk.App:
@@ -68,6 +77,51 @@ def build_app(app: cdk.App, settings: list[StageSettings]) -> list[MlopsStage]:
     return [MlopsStage(app, s.construct_id, settings=s) for s in settings]
 
 
+def load_delivery_settings(*, config_dir: Path = CONFIG_DIR) -> DeliverySettings:
+    """Read and validate ``config/delivery.yaml`` (the pipeline of the tooling account)."""
+    path = config_dir / DELIVERY_FILE
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file (the delivery pipeline's source, accounts and stages)")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_delivery_settings(raw, source=str(path))
+
+
+def delivery_stage_settings(
+    delivery: DeliverySettings, settings: list[StageSettings], *, config_dir: Path = CONFIG_DIR
+) -> list[StageSettings]:
+    """The settings of each stage the pipeline deploys, in wave order, carrying its account; after the checks of
+    ``check_stage_targets`` (accounts agree, none shared unless stated, no lower persona reaches prod)."""
+    by_name = {s.stage: s for s in settings}
+    missing = [name for name in delivery.stage_names if name not in by_name]
+    if missing:
+        raise ConfigError(f"{config_dir / DELIVERY_FILE}: stages: {', '.join(missing)} not loaded")
+    sources = {name: StageSource(by_name[name], str(config_dir / f"{name}.yaml")) for name in delivery.stage_names}
+    accounts = check_stage_targets(delivery, sources, source=str(config_dir / DELIVERY_FILE))
+    return [by_name[name].model_copy(update={"account": accounts[name]}) for name in delivery.stage_names]
+
+
+def build_delivery(
+    app: cdk.App, delivery: DeliverySettings, settings: list[StageSettings], *, config_dir: Path = CONFIG_DIR
+) -> DeliveryStack:
+    """The ``Delivery`` stack, deploying its own ``MlopsStage`` of each pipeline stage (with the stage's account)."""
+    stages = delivery_stage_settings(delivery, settings, config_dir=config_dir)
+    return DeliveryStack(
+        app,
+        "Delivery",
+        delivery=delivery,
+        stages=stages,
+        cost_tags={"project": stages[0].project, "stage": "tooling", "owner": stages[0].owner},
+        cli_version=pinned_cli_version(
+            json.loads((ROOT / "package.json").read_text(encoding="utf-8")), source="package.json"
+        ),
+        env=cdk.Environment(account=delivery.account, region=delivery.region),
+        description="mlops: self-mutating CDK pipeline that deploys the platform's stages (tooling account)",
+    )
+
+
 def main() -> int:
     app = new_app()
     try:
@@ -79,10 +133,16 @@ def main() -> int:
             )
             for stage in selected_stages(app)
         ]
+        delivery = load_delivery_settings(config_dir=config_dir)
+        selected = {s.stage for s in settings}
+        build_app(app, settings)
+        # The pipeline deploys its stages: it is in every synth that has them all (`make synth` does), and left out
+        # of a subset such as `make deploy STAGE=dev`, which deploys one stage by hand.
+        if set(delivery.stage_names) <= selected:
+            build_delivery(app, delivery, settings, config_dir=config_dir)
     except ConfigError as exc:
         print(f"Invalid configuration:\n{exc}", file=sys.stderr)
         return 2
-    build_app(app, settings)
     findings = nag_errors(app.synth())
     if findings:
         print(f"cdk-nag: {len(findings)} unsuppressed finding(s):", file=sys.stderr)
