@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Entry point of the CDK app: the only place that reads configuration files, context and environment.
 
-    cdk synth                       # every stage in config/ (dev, staging, prod, sandbox)
+    cdk synth                       # every stage in config/ (dev, staging, prod, sandbox) and the Delivery
+                                    # pipeline of config/delivery.yaml (with its own copy of the stages it deploys)
     cdk synth -c stages=dev,prod    # a subset
     cdk synth -c config_dir=/path   # another set of config/<stage>.yaml files
     cdk deploy -c stages=sandbox -c owner=alice 'Sandbox-alice/*'
 
-Invalid configuration stops the app before any synth with the file, field path and reason. Any unsuppressed
+The Delivery stack is built whenever every stage it deploys is selected. Invalid configuration (including two
+pipeline stages in one account without ``shared_accounts``, or a lower stage's persona that can reach prod) stops
+the app before any synth with the file, field path and reason. Any unsuppressed
 cdk-nag finding (AwsSolutions, HIPAA Security, NIST 800-53 R5) makes the synth fail.
 """
 
@@ -77,10 +80,16 @@ def build_app(app: cdk.App, settings: list[StageSettings]) -> list[MlopsStage]:
     return [MlopsStage(app, s.construct_id, settings=s) for s in settings]
 
 
-def load_delivery_settings(*, config_dir: Path = CONFIG_DIR) -> DeliverySettings:
-    """Read and validate ``config/delivery.yaml`` (the pipeline of the tooling account)."""
+def load_delivery_settings(*, config_dir: Path = CONFIG_DIR) -> DeliverySettings | None:
+    """Read and validate ``config/delivery.yaml`` (the pipeline of the tooling account).
+
+    The shipped config directory must have it (``make synth`` always checks the pipeline); another directory
+    (``-c config_dir=...``) may leave it out, and then the app has no Delivery stack.
+    """
     path = config_dir / DELIVERY_FILE
     if not path.is_file():
+        if config_dir.resolve() != CONFIG_DIR.resolve():
+            return None
         raise ConfigError(f"{path}: no such config file (the delivery pipeline's source, accounts and stages)")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -94,7 +103,7 @@ def delivery_stage_settings(
 ) -> list[StageSettings]:
     """The settings of each stage the pipeline deploys, in wave order, carrying its account; after the checks of
     ``check_stage_targets`` (accounts agree, none shared unless stated, no lower persona reaches prod)."""
-    by_name = {s.stage: s for s in settings}
+    by_name: dict[str, StageSettings] = {s.stage: s for s in settings}
     missing = [name for name in delivery.stage_names if name not in by_name]
     if missing:
         raise ConfigError(f"{config_dir / DELIVERY_FILE}: stages: {', '.join(missing)} not loaded")
@@ -134,15 +143,17 @@ def main() -> int:
             for stage in selected_stages(app)
         ]
         delivery = load_delivery_settings(config_dir=config_dir)
-        selected = {s.stage for s in settings}
-        build_app(app, settings)
         # The pipeline deploys its stages: it is in every synth that has them all (`make synth` does), and left out
-        # of a subset such as `make deploy STAGE=dev`, which deploys one stage by hand.
-        if set(delivery.stage_names) <= selected:
-            build_delivery(app, delivery, settings, config_dir=config_dir)
+        # of a subset such as `make deploy STAGE=dev`, which deploys one stage by hand. Checked before any synth.
+        with_pipeline = delivery is not None and set(delivery.stage_names) <= {s.stage for s in settings}
+        if delivery is not None and with_pipeline:
+            delivery_stage_settings(delivery, settings, config_dir=config_dir)
     except ConfigError as exc:
         print(f"Invalid configuration:\n{exc}", file=sys.stderr)
         return 2
+    build_app(app, settings)
+    if delivery is not None and with_pipeline:
+        build_delivery(app, delivery, settings, config_dir=config_dir)
     findings = nag_errors(app.synth())
     if findings:
         print(f"cdk-nag: {len(findings)} unsuppressed finding(s):", file=sys.stderr)

@@ -100,7 +100,7 @@ class DeliveryStack(Stack):
         self.stages = [MlopsStage(self, s.construct_id, settings=s) for s in stages]
         self._add_waves(self.stages)
         self.pipeline.build_pipeline()
-        self._refuse_example_connection(delivery.connection_arn)
+        refuse_example_connection(self, delivery.connection_arn)
         managed_policies_only(self)
         self.artifact_stores = self._shape_artifact_stores()
         self._suppress_generated_findings()
@@ -198,7 +198,7 @@ class DeliveryStack(Stack):
         # CodePipeline names each support region's bucket '<stack>-support-<region...>replicationbucket<hash>'.
         support_objects = [resource(rf"arn:aws:s3:::{re.escape(self.stack_name.lower())}-support-[a-z0-9-]+\/\*")]
         grants: list[str | RegexAppliesTo] = [*CDK_GRANT_ACTION_WILDCARDS, objects]
-        roles: dict[str, tuple[iam.IRole, str, list[str | RegexAppliesTo]]] = {
+        roles: dict[str, tuple[iam.IRole | None, str, list[str | RegexAppliesTo]]] = {
             "pipeline": (
                 pipeline.pipeline.role,
                 "The pipeline role (also every action's role) reads and writes the artefact buckets through CDK's "
@@ -226,17 +226,18 @@ class DeliveryStack(Stack):
             ),
         }
         for asset_type in ("File", "Docker"):
-            role = pipeline.node.find_child("Assets").node.find_child(f"{asset_type}Role")
-            assert isinstance(role, iam.Role)
+            asset_role = pipeline.node.find_child("Assets").node.find_child(f"{asset_type}Role")
+            assert isinstance(asset_role, iam.Role)
             roles[asset_type] = (
-                role,
+                asset_role,
                 f"CDK Pipelines shares one {asset_type.lower()}-asset publishing role among its projects, so its "
                 "logs and reports are granted on /aws/codebuild/* and report-group/* and StartBuild on '*'; it "
                 "reads artefacts (object wildcard) and assumes only the targets' CDK publishing roles.",
                 [*grants, *codebuild_logs(r"\*"), "Resource::*"],
             )
-        for role, reason, applies_to in roles.values():
-            suppress(_managed_policy_of(role), IAM_WILDCARDS, reason, applies_to=applies_to)
+        for role_or_none, reason, applies_to in roles.values():
+            assert role_or_none is not None, "CDK Pipelines made every project with its own role"
+            suppress(_managed_policy_of(role_or_none), IAM_WILDCARDS, reason, applies_to=applies_to)
 
         projects = [
             pipeline.synth_project,
@@ -280,22 +281,23 @@ class DeliveryStack(Stack):
         # CDK's construct-level dependency on the role renders DependsOn [policy, role]; keep the policy only.
         cfn.add_override("DependsOn", [self.get_logical_id(_managed_policy_of(self.pipeline.pipeline.role))])
 
-    def _refuse_example_connection(self, connection_arn: str) -> None:
-        """A template rule: CloudFormation rejects the stack before touching anything while the ARN is the example.
 
-        Rules are evaluated on every create and update (``cdk deploy``, the pipeline's self-mutation, the console),
-        and the template holds only literals, so the check is as deterministic as the synth.
-        """
-        CfnRule(
-            self,
-            "RefuseExampleConnection",
-            assertions=[
-                CfnRuleAssertion(
-                    assert_=Fn.condition_not(Fn.condition_contains([EXAMPLE_CONNECTION_ARN], connection_arn)),
-                    assert_description=REFUSE_EXAMPLE_MESSAGE,
-                )
-            ],
-        )
+def refuse_example_connection(stack: Stack, connection_arn: str) -> CfnRule:
+    """A template rule: CloudFormation rejects the stack, before touching anything, while the ARN is the example.
+
+    Rules are evaluated on every create and update (``cdk deploy``, the pipeline's self-mutation, the console), and
+    the template holds only literals, so the check is as deterministic as the synth; with a real ARN it holds.
+    """
+    return CfnRule(
+        stack,
+        "RefuseExampleConnection",
+        assertions=[
+            CfnRuleAssertion(
+                assert_=Fn.condition_not(Fn.condition_contains([EXAMPLE_CONNECTION_ARN], connection_arn)),
+                assert_description=REFUSE_EXAMPLE_MESSAGE,
+            )
+        ],
+    )
 
 
 def _pascal(value: Any) -> Any:

@@ -118,7 +118,9 @@ def synth_all(outdir: Path, *, independent_outdir: Path | None = None) -> Synthe
     app = cdk_app.new_app(outdir=str(outdir))
     settings: list[StageSettings] = [cdk_app.load_stage_settings(stage) for stage in STAGES]
     stages = cdk_app.build_app(app, settings)
-    delivery = cdk_app.build_delivery(app, cdk_app.load_delivery_settings(), settings)
+    delivery_settings = cdk_app.load_delivery_settings()
+    assert delivery_settings is not None, "config/delivery.yaml ships with the repository"
+    delivery = cdk_app.build_delivery(app, delivery_settings, settings)
     assembly = app.synth()
     return SynthesizedApp(
         outdir=outdir,
