@@ -244,3 +244,22 @@ def test_delivery_resources_carry_the_cost_tags(delivery, template):
     for resource in tagged:
         tags = {t["Key"]: t["Value"] for t in resource["Properties"]["Tags"]}
         assert tags["stage"] == "tooling" and tags["project"] == "mlops" and tags["owner"]
+
+
+def test_the_gate_bites_on_the_delivery_stack_and_its_support_stack(tmp_path):
+    """A non-compliant bucket in either fails the synth: the packs reach them (they are outside every stage)."""
+    import yaml
+    from aws_cdk import aws_s3 as s3
+
+    import app as cdk_app
+    from stacks.delivery_settings import parse_delivery_settings
+    from stacks.nag import nag_errors
+
+    raw = yaml.safe_load((ROOT / "config" / "delivery.yaml").read_text())
+    only_dev = parse_delivery_settings({**raw, "stages": raw["stages"][:1]}, source="delivery.yaml")
+    app = cdk_app.new_app(outdir=str(tmp_path))
+    stack = cdk_app.build_delivery(app, only_dev, [cdk_app.load_stage_settings("dev")])
+    s3.Bucket(stack, "RogueBucket")
+    s3.Bucket(stack.support_stacks()[0], "RogueSupportBucket")
+    paths = {finding.path.split("/")[2] for finding in nag_errors(app.synth())}
+    assert paths == {"RogueBucket", "RogueSupportBucket"}
