@@ -23,7 +23,7 @@ from typing import Any
 import aws_cdk as cdk
 import yaml
 
-from stacks.delivery import DeliveryStack
+from stacks.delivery import REFUSE_EXAMPLE_MESSAGE, DeliveryStack
 from stacks.delivery_settings import (
     DeliverySettings,
     StageSource,
@@ -129,6 +129,25 @@ def build_delivery(
         env=cdk.Environment(account=delivery.account, region=delivery.region),
         description="mlops: self-mutating CDK pipeline that deploys the platform's stages (tooling account)",
     )
+
+
+def delivery_deploy_check(*, config_dir: Path = CONFIG_DIR) -> int:
+    """``make deploy-delivery``'s first step: refuse, before any AWS call, while the connection is the example one.
+
+    The Delivery template's ``RefuseExampleConnection`` rule refuses it on every other deploy path too.
+    """
+    try:
+        delivery = load_delivery_settings(config_dir=config_dir)
+    except ConfigError as exc:
+        print(f"Invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    if delivery is None:
+        print(f"Refusing to deploy the Delivery stack: no {config_dir / DELIVERY_FILE}", file=sys.stderr)
+        return 1
+    if delivery.example_connection:
+        print(f"Refusing to deploy the Delivery stack: {REFUSE_EXAMPLE_MESSAGE}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main() -> int:

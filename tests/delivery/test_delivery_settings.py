@@ -237,3 +237,23 @@ def test_app_without_a_delivery_file_in_another_config_dir_has_no_pipeline_but_t
     (tmp_path / "delivery.yaml").write_text("connection_arn: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         cdk_app.load_delivery_settings(config_dir=tmp_path)
+
+
+def test_make_deploy_delivery_refuses_the_example_connection_before_any_aws_call(tmp_path, capsys):
+    import app as cdk_app
+
+    assert cdk_app.delivery_deploy_check() == 1
+    assert "Refusing to deploy the Delivery stack" in capsys.readouterr().err
+    real = {
+        **SHIPPED,
+        "connection_arn": "arn:aws:codeconnections:us-east-1:111111111111:connection/"
+        + "1" * 8
+        + "-2222-3333-4444-"
+        + "5" * 12,
+    }
+    (tmp_path / "delivery.yaml").write_text(yaml.safe_dump(real))
+    assert cdk_app.delivery_deploy_check(config_dir=tmp_path) == 0
+    assert cdk_app.delivery_deploy_check(config_dir=tmp_path / "missing") == 1
+    makefile = (ROOT / "Makefile").read_text()
+    target = makefile[makefile.index("deploy-delivery:") :].split("\n\n")[0]
+    assert target.index("delivery_deploy_check") < target.index("deploy Delivery")
