@@ -263,3 +263,21 @@ def test_the_gate_bites_on_the_delivery_stack_and_its_support_stack(tmp_path):
     s3.Bucket(stack.support_stacks()[0], "RogueSupportBucket")
     paths = {finding.path.split("/")[2] for finding in nag_errors(app.synth())}
     assert paths == {"RogueBucket", "RogueSupportBucket"}
+
+
+def test_make_synth_selects_every_stage_the_pipeline_deploys(delivery):
+    """app.py builds the Delivery stack whenever all its stages are selected: `make synth`'s default selects them."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    (default,) = re.findall(r"^STAGES \?= (\S+)$", makefile, re.M)
+    assert set(delivery.delivery.stage_names) <= set(default.split(","))
+    assert "-c stages=$(STAGES)" in makefile[makefile.index("\nsynth:") :].split("\n\n")[0]
+
+
+def test_pipeline_roles_are_assumed_by_their_service_only(template):
+    services = {}
+    for lid, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role":
+            (statement,) = resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+            assert statement["Action"] == "sts:AssumeRole" and set(statement["Principal"]) == {"Service"}, lid
+            services[lid] = statement["Principal"]["Service"]
+    assert sorted(services.values()) == ["codebuild.amazonaws.com"] * 4 + ["codepipeline.amazonaws.com"]
