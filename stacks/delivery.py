@@ -10,6 +10,8 @@ from aws_cdk import CfnRule, CfnRuleAssertion, Fn, Stack, Tags, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from cdk_nag import RegexAppliesTo
 from constructs import Construct
@@ -35,6 +37,7 @@ SYNTH_COMMANDS = ("make test", "make synth")
 SYNTH_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 RUNTIME_VERSIONS = {"python": "3.11", "nodejs": "20"}
 ARTEFACT_NONCURRENT_DAYS = 30
+BUILD_LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 REFUSE_EXAMPLE_MESSAGE = (
     "config/delivery.yaml still holds the example CodeConnections ARN: create a connection, complete its handshake "
     "in the console (README: Delivery), put its ARN in connection_arn and synthesize again"
@@ -101,6 +104,7 @@ class DeliveryStack(Stack):
         self._add_waves(self.stages)
         self.pipeline.build_pipeline()
         refuse_example_connection(self, delivery.connection_arn)
+        self.build_logs = self._encrypted_build_logs()
         managed_policies_only(self)
         self.artifact_stores = self._shape_artifact_stores()
         self._suppress_generated_findings()
@@ -109,6 +113,54 @@ class DeliveryStack(Stack):
         for key, value in sorted(cost_tags.items()):
             for stack in (self, *self.support_stacks()):
                 Tags.of(stack).add(key, value)
+
+    def projects(self) -> list[codebuild.IProject]:
+        """The pipeline's CodeBuild projects: synth, self-mutation, then one per asset type."""
+        assets = self.pipeline.node.find_child("Assets").node.children
+        return [
+            self.pipeline.synth_project,
+            self.pipeline.self_mutation_project,
+            *(child for child in assets if isinstance(child, codebuild.PipelineProject)),
+        ]
+
+    def _encrypted_build_logs(self) -> logs.LogGroup:
+        """One log group for every build, encrypted with the pipeline's artefact key and kept a year; CodeBuild
+        would otherwise create an unencrypted /aws/codebuild/<project> group per project, kept forever."""
+        key = self.pipeline.pipeline.artifact_bucket.encryption_key
+        assert isinstance(key, kms.Key), "cross_account_keys gives the artefact bucket a key of this stack"
+        name = f"/aws/codebuild/{self.delivery.pipeline_name}"
+        arn = f"arn:aws:logs:{self.region}:{self.account}:log-group:{name}"
+        group = logs.LogGroup(self, "BuildLogs", log_group_name=name, encryption_key=key, retention=BUILD_LOG_RETENTION)
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EncryptionOfBuildLogs",
+                principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncryptFrom",
+                    "kms:ReEncryptTo",
+                    "kms:GenerateDataKey",
+                    "kms:GenerateDataKeyWithoutPlaintext",
+                    "kms:DescribeKey",
+                ],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arn}},
+            )
+        )
+        for project in self.projects():
+            cfn = project.node.default_child
+            assert isinstance(cfn, codebuild.CfnProject)
+            cfn.logs_config = codebuild.CfnProject.LogsConfigProperty(
+                cloud_watch_logs=codebuild.CfnProject.CloudWatchLogsConfigProperty(
+                    status="ENABLED",
+                    group_name=group.log_group_name,
+                    stream_name="Synth" if project.node.id == "CdkBuildProject" else project.node.id,
+                )
+            )
+            assert project.role is not None
+            group.grant_write(project.role)
+        return group
 
     def support_stacks(self) -> list[Stack]:
         """The cross-region support stacks CodePipeline made (one per other region it deploys to)."""
@@ -239,16 +291,7 @@ class DeliveryStack(Stack):
             assert role_or_none is not None, "CDK Pipelines made every project with its own role"
             suppress(_managed_policy_of(role_or_none), IAM_WILDCARDS, reason, applies_to=applies_to)
 
-        projects = [
-            pipeline.synth_project,
-            pipeline.self_mutation_project,
-            *(
-                child
-                for child in pipeline.node.find_child("Assets").node.children
-                if isinstance(child, codebuild.PipelineProject)
-            ),
-        ]
-        for project in projects:
+        for project in self.projects():
             suppress(
                 project,
                 CODEBUILD_SOURCE_OAUTH,

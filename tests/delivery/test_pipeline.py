@@ -281,3 +281,25 @@ def test_pipeline_roles_are_assumed_by_their_service_only(template):
             assert statement["Action"] == "sts:AssumeRole" and set(statement["Principal"]) == {"Service"}, lid
             services[lid] = statement["Principal"]["Service"]
     assert sorted(services.values()) == ["codebuild.amazonaws.com"] * 4 + ["codepipeline.amazonaws.com"]
+
+
+def test_every_build_logs_to_one_encrypted_log_group_kept_a_year(template):
+    (lid,) = [lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::Logs::LogGroup"]
+    group = template["Resources"][lid]["Properties"]
+    assert group["LogGroupName"] == "/aws/codebuild/mlops-platform" and group["RetentionInDays"] == 365
+    assert group["KmsKeyId"]["Fn::GetAtt"][0].startswith("PipelineArtifactsBucketEncryptionKey")
+    projects = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodeBuild::Project"]
+    streams = set()
+    for project in projects:
+        logs = project["Properties"]["LogsConfig"]["CloudWatchLogs"]
+        assert logs["Status"] == "ENABLED" and logs["GroupName"] == {"Ref": lid}
+        streams.add(logs["StreamName"])
+    assert streams == {"Synth", "SelfMutation", "FileAsset", "DockerAsset"}
+    key = next(r for k, r in template["Resources"].items() if k == group["KmsKeyId"]["Fn::GetAtt"][0])
+    (logs_statement,) = [
+        s for s in key["Properties"]["KeyPolicy"]["Statement"] if s.get("Sid") == "EncryptionOfBuildLogs"
+    ]
+    assert logs_statement["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    assert logs_statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"].endswith(
+        ":log-group:/aws/codebuild/mlops-platform"
+    )
