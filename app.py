@@ -112,6 +112,11 @@ def delivery_stage_settings(
     return [by_name[name].model_copy(update={"account": accounts[name]}) for name in delivery.stage_names]
 
 
+def cli_version() -> str:
+    """The aws-cdk CLI version package.json pins (the pipeline's self-mutation installs the same)."""
+    return pinned_cli_version(json.loads((ROOT / "package.json").read_text(encoding="utf-8")), source="package.json")
+
+
 def build_delivery(
     app: cdk.App, delivery: DeliverySettings, settings: list[StageSettings], *, config_dir: Path = CONFIG_DIR
 ) -> DeliveryStack:
@@ -123,9 +128,7 @@ def build_delivery(
         delivery=delivery,
         stages=stages,
         cost_tags={"project": stages[0].project, "stage": "tooling", "owner": stages[0].owner},
-        cli_version=pinned_cli_version(
-            json.loads((ROOT / "package.json").read_text(encoding="utf-8")), source="package.json"
-        ),
+        cli_version=cli_version(),
         env=cdk.Environment(account=delivery.account, region=delivery.region),
         description="mlops: self-mutating CDK pipeline that deploys the platform's stages (tooling account)",
     )
@@ -167,6 +170,7 @@ def main() -> int:
         with_pipeline = delivery is not None and set(delivery.stage_names) <= {s.stage for s in settings}
         if delivery is not None and with_pipeline:
             delivery_stage_settings(delivery, settings, config_dir=config_dir)
+            cli_version()
     except ConfigError as exc:
         print(f"Invalid configuration:\n{exc}", file=sys.stderr)
         return 2
