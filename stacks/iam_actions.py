@@ -222,3 +222,153 @@ SAGEMAKER_SCOPED = (
 def union(*groups: tuple[str, ...]) -> list[str]:
     """Sorted, de-duplicated actions of several groups (stable templates)."""
     return sorted({action for group in groups for action in group})
+
+
+# SageMaker projects (stacks/projects.py): what the Service Catalog launch role does for the product templates, and
+# what the persona roles need to launch a project. The launch role's actions are derived per resource type of the
+# product templates (``PROJECT_LAUNCH_BY_RESOURCE_TYPE``); tests/projects checks them against the CloudFormation
+# resource schemas' handler permissions.
+PROJECT_STACKS = (  # Service Catalog runs each provisioned product as a stack named SC-<account>-pp-<id>
+    "cloudformation:CreateStack",
+    "cloudformation:DeleteStack",
+    "cloudformation:DescribeStackEvents",
+    "cloudformation:DescribeStackResource",  # Service Catalog reads a provisioned product's resources and outputs
+    "cloudformation:DescribeStackResources",
+    "cloudformation:DescribeStacks",
+    "cloudformation:GetTemplate",
+    "cloudformation:SetStackPolicy",
+    "cloudformation:UpdateStack",
+)
+PROJECT_STACKS_UNSCOPED = ("cloudformation:GetTemplateSummary", "cloudformation:ValidateTemplate")
+PROJECT_TEMPLATE_READ = ("s3:GetObject",)  # Service Catalog's template copies (tag-conditioned)
+PROJECT_SAGEMAKER = (
+    "sagemaker:AddTags",
+    "sagemaker:DeleteTags",
+    "sagemaker:ListTags",
+    "sagemaker:CreateModelPackageGroup",
+    "sagemaker:DescribeModelPackageGroup",
+    "sagemaker:DeleteModelPackageGroup",
+    "sagemaker:GetModelPackageGroupPolicy",
+    "sagemaker:PutModelPackageGroupPolicy",
+    "sagemaker:DeleteModelPackageGroupPolicy",
+    "sagemaker:CreatePipeline",
+    "sagemaker:DescribePipeline",
+    "sagemaker:UpdatePipeline",
+    "sagemaker:DeletePipeline",
+)
+PROJECT_ROLE_CREATE = ("iam:CreateRole", "iam:PutRolePermissionsBoundary")  # only with the stage's boundary
+PROJECT_ROLES = (
+    "iam:DeleteRole",
+    "iam:GetRole",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+)
+PROJECT_ROLE_ATTACH = ("iam:AttachRolePolicy", "iam:DetachRolePolicy")  # only policies under the stage's path
+PROJECT_POLICIES = (
+    "iam:CreatePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:ListEntitiesForPolicy",
+    "iam:ListPolicyVersions",
+)
+PROJECT_PASS_ROLE = ("iam:PassRole",)  # the SageMaker execution role to pipelines, trigger roles to their rules
+PROJECT_RULES = (
+    "events:DeleteRule",
+    "events:DescribeRule",
+    "events:ListTagsForResource",
+    "events:ListTargetsByRule",
+    "events:PutRule",
+    "events:PutTargets",
+    "events:RemoveTargets",
+    "events:TagResource",
+    "events:UntagResource",
+)
+PROJECT_SCHEDULES = (
+    "scheduler:CreateSchedule",
+    "scheduler:DeleteSchedule",
+    "scheduler:GetSchedule",
+    "scheduler:UpdateSchedule",
+)
+PROJECT_LAUNCH_BY_RESOURCE_TYPE: dict[str, tuple[str, ...]] = {
+    "AWS::SageMaker::ModelPackageGroup": PROJECT_SAGEMAKER,
+    "AWS::SageMaker::Pipeline": (*PROJECT_SAGEMAKER, *PROJECT_PASS_ROLE, *PROJECT_TEMPLATE_READ),
+    "AWS::IAM::Role": (*PROJECT_ROLE_CREATE, *PROJECT_ROLES, *PROJECT_ROLE_ATTACH),
+    "AWS::IAM::ManagedPolicy": (*PROJECT_POLICIES, *PROJECT_ROLE_ATTACH),
+    "AWS::Events::Rule": (*PROJECT_RULES, *PROJECT_PASS_ROLE),
+    "AWS::Scheduler::Schedule": (*PROJECT_SCHEDULES, *PROJECT_PASS_ROLE),
+}
+"""Every resource type a product template may contain, and the actions CloudFormation needs to create, read, update
+and delete it as the launch role. A type missing here fails the synth (stacks/projects.py)."""
+PROJECT_LAUNCH_NEVER = (
+    # CloudFormation's role handlers list these, but the products never need them: removing a role's boundary would
+    # lift the stage's cap, and product roles carry customer-managed policies only (no inline policies, no users or
+    # groups). The launch role is denied them explicitly.
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:GetRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachGroupPolicy",
+    "iam:AttachUserPolicy",
+    "iam:DetachGroupPolicy",
+    "iam:DetachUserPolicy",
+)
+# The personas launch projects from Studio or the CLI: SageMaker projects, and Service Catalog as an end user (which
+# products they see is decided by the portfolio's principal associations).
+PROJECTS_USE = (
+    "sagemaker:CreateProject",
+    "sagemaker:DeleteProject",
+    "sagemaker:DescribeProject",
+    "sagemaker:UpdateProject",
+)
+PROJECTS_LIST = ("sagemaker:ListProjects",)
+SERVICE_CATALOG_END_USER = (
+    "servicecatalog:DescribeProduct",
+    "servicecatalog:DescribeProductView",
+    "servicecatalog:DescribeProvisionedProduct",
+    "servicecatalog:DescribeProvisioningParameters",
+    "servicecatalog:DescribeRecord",
+    "servicecatalog:ListLaunchPaths",
+    "servicecatalog:ListRecordHistory",
+    "servicecatalog:ProvisionProduct",
+    "servicecatalog:ScanProvisionedProducts",
+    "servicecatalog:SearchProducts",
+    "servicecatalog:SearchProvisionedProducts",
+    "servicecatalog:TerminateProvisionedProduct",
+    "servicecatalog:UpdateProvisionedProduct",
+)
+
+
+def project_launch_actions(resource_types: set[str] | frozenset[str]) -> list[str]:
+    """What the launch role needs for templates made of ``resource_types`` (sorted; stacks and templates included)."""
+    unknown = sorted(set(resource_types) - set(PROJECT_LAUNCH_BY_RESOURCE_TYPE))
+    if unknown:
+        raise ValueError(
+            f"product templates contain {', '.join(unknown)}: add the actions CloudFormation needs for them to "
+            "PROJECT_LAUNCH_BY_RESOURCE_TYPE in stacks/iam_actions.py (the launch role is derived from it)"
+        )
+    return union(
+        PROJECT_STACKS,
+        PROJECT_STACKS_UNSCOPED,
+        PROJECT_TEMPLATE_READ,
+        *(PROJECT_LAUNCH_BY_RESOURCE_TYPE[t] for t in resource_types),
+    )
+
+
+# Studio (stacks/studio.py, when studio.enabled): a persona opens Studio with its own profile and runs apps there.
+STUDIO_USE = (
+    "sagemaker:CreateApp",
+    "sagemaker:CreatePresignedDomainUrl",
+    "sagemaker:DeleteApp",
+    "sagemaker:DescribeApp",
+    "sagemaker:DescribeDomain",
+    "sagemaker:DescribeUserProfile",
+)
+STUDIO_LIST = ("sagemaker:ListApps", "sagemaker:ListDomains", "sagemaker:ListUserProfiles")

@@ -270,6 +270,42 @@ class IdentityStack(Stack):
             ],
         )
 
+        # SageMaker projects (stacks/projects.py): both personas launch the portfolio's templates from Studio or the
+        # CLI; which products they see is decided by the portfolio's principal associations. Project names are the
+        # team's choice, so projects are scoped to this account and region only.
+        for persona in (scientist, engineer):
+            persona.allow("LaunchSageMakerProjects", actions.PROJECTS_USE, [self._sm("project", "*")])
+            persona.allow(
+                "ServiceCatalogEndUser", actions.union(actions.PROJECTS_LIST, actions.SERVICE_CATALOG_END_USER), ["*"]
+            )
+
+        # Studio (stacks/studio.py): each persona's user profile runs as the persona's role, so SageMaker may assume
+        # it and set the source identity (the profile name, in CloudTrail); the persona opens only its own profile.
+        if settings.studio.enabled:
+            from stacks.studio import PERSONA_PROFILES  # the profile names; studio.py imports this module
+
+            profiles = dict(zip(("DataScientistRole", "MlEngineerRole"), PERSONA_PROFILES.values(), strict=True))
+            for name, persona in (("DataScientistRole", scientist), ("MlEngineerRole", engineer)):
+                persona.role.assume_role_policy.add_statements(  # type: ignore[union-attr]
+                    iam.PolicyStatement(
+                        sid="StudioRunsThisPersonasProfile",
+                        principals=[iam.ServicePrincipal("sagemaker.amazonaws.com")],
+                        actions=["sts:AssumeRole", "sts:SetSourceIdentity"],
+                        conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+                    )
+                )
+                profile = profiles[name]
+                persona.allow(
+                    "OpenOwnStudioProfile",
+                    actions.STUDIO_USE,
+                    [
+                        self._sm("domain", "*"),
+                        self._sm("user-profile", f"*/{profile}"),
+                        self._sm("app", f"*/{profile}/*"),
+                    ],
+                )
+                persona.allow("ListStudio", actions.STUDIO_LIST, ["*"])
+
         # The platform SDK's audit trail: whoever changes something through it appends a line.
         for writer in (sagemaker, scientist, engineer):
             data.audit_log_group.grant_write(writer.grantee)
@@ -345,6 +381,10 @@ class IdentityStack(Stack):
         )
         iot_jobs = RegexAppliesTo(regex=rf"/^{arn.format(service='iot')}(job|thing)\/\*$/g")
         edge_models = RegexAppliesTo(regex=r"/^Resource::<[A-Za-z]+Bucket[0-9A-F]{8}\.Arn>\/models\/\*$/g")
+        studio = RegexAppliesTo(  # only with studio.enabled: the domain's ID is minted by SageMaker
+            regex=rf"/^{arn.format(service='sagemaker')}(domain\/\*|user-profile\/\*\/[a-z-]+|app\/\*\/[a-z-]+\/\*)$/g"
+        )
+        projects = RegexAppliesTo(regex=rf"/^{arn.format(service='sagemaker')}project\/\*$/g")
         regional_ecr = RegexAppliesTo(regex=r"/^Resource::arn:[a-z-]+:ecr:[a-z0-9-]+:\*:repository\/\*$/g")
         common: list[str | RegexAppliesTo] = [*CDK_GRANT_ACTION_WILDCARDS, BUCKET_OBJECTS, stage_scoped]
         evidence: dict[str, tuple[str, list[str | RegexAppliesTo]]] = {
@@ -368,14 +408,16 @@ class IdentityStack(Stack):
             "DataScientistRole": (
                 "Reads the stage's raw and processed buckets (CDK grants, object wildcard); runs pipelines and "
                 "experiments named with the stage prefix (trials are named by SageMaker); List/Search APIs have "
-                "no resource scope. Approving and deploying models is explicitly denied.",
-                [*common, named_by_sagemaker, "Resource::*"],
+                "no resource scope. Approving and deploying models is explicitly denied. Launches SageMaker "
+                "projects, whose names are the team's choice (project/*, this account and region).",
+                [*common, named_by_sagemaker, projects, studio, "Resource::*"],
             ),
             "MlEngineerRole": (
                 "Reads model artefacts and features (CDK grants, object wildcard); approves model packages, "
                 "deploys endpoints, manages monitoring schedules and alarms named with the stage prefix; "
-                "List/Search and GetMetricData have no resource scope.",
-                [*common, "Resource::*"],
+                "List/Search and GetMetricData have no resource scope. Both personas launch SageMaker projects, "
+                "whose names are the team's choice (project/*, this account and region).",
+                [*common, projects, studio, "Resource::*"],
             ),
         }
         for name, role in self.platform_roles.items():

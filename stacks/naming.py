@@ -20,6 +20,11 @@ def role_path(settings: StageSettings) -> str:
     return f"/{settings.project}/{settings.instance}/"
 
 
+def launch_role_path(settings: StageSettings) -> str:
+    """IAM path of the SageMaker projects' launch role: outside ``role_path`` (not a platform role; see guardrails)."""
+    return f"/{settings.project}-launch/{settings.instance}/"
+
+
 def bucket_name(scope: Construct, settings: StageSettings, purpose: str, *, region: str, replica: bool = False) -> str:
     """``<project>-<stage>-<purpose>[-dr]-<account>-<region>``: globally unique and predictable."""
     account = Stack.of(scope).account
@@ -42,6 +47,11 @@ def key_alias_arn(settings: StageSettings, *, region: str, replica: bool = False
 
 def permissions_boundary_name(settings: StageSettings) -> str:
     return f"{settings.resource_prefix}-permissions-boundary"
+
+
+def permissions_boundary_arn(settings: StageSettings) -> str:
+    """The boundary's ARN (it lives under the role path): what roles created by a SageMaker project must carry."""
+    return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:policy{role_path(settings)}{permissions_boundary_name(settings)}"
 
 
 def audit_log_group_name(settings: StageSettings) -> str:

@@ -192,6 +192,29 @@ class ServingSettings(_Frozen):
         return self
 
 
+SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+SecurityGroupId = Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")]
+
+
+class StudioSettings(_Frozen):
+    """The stage's SageMaker Studio domain (the Studio stack), off unless ``enabled``.
+
+    A domain always needs a VPC and subnets, even for internet access through SageMaker. Its network follows the
+    stage: when ``ml_platform`` runs jobs in subnets, the domain is VPC-only in those subnets and security groups
+    (``subnet_ids`` / ``security_group_ids`` here override them); a stage without a VPC must name one here, and the
+    domain is still VPC-only unless ``public_internet`` says otherwise (then SageMaker's internet access, which a
+    stage whose jobs run in a VPC refuses).
+    """
+
+    enabled: bool = Field(default=False, description="Create the domain (its EFS volume and apps bill while they run)")
+    vpc_id: str | None = Field(default=None, pattern=r"^vpc-[0-9a-f]{8,17}$")
+    subnet_ids: tuple[SubnetId, ...] = Field(default=(), max_length=16)
+    security_group_ids: tuple[SecurityGroupId, ...] = Field(default=(), max_length=5)
+    public_internet: bool = Field(
+        default=False, description="PublicInternetOnly network access instead of VPC-only (stages without a VPC only)"
+    )
+
+
 class StageSettings(_Frozen):
     """Everything that differs between dev, staging, prod and a personal sandbox."""
 
@@ -208,6 +231,7 @@ class StageSettings(_Frozen):
     replication: ReplicationSettings | None = None
     ml_platform: MlPlatformSettings = MlPlatformSettings()
     serving: ServingSettings = ServingSettings()
+    studio: StudioSettings = StudioSettings()
 
     @field_validator("tags")
     @classmethod
@@ -229,9 +253,37 @@ class StageSettings(_Frozen):
             )
         if self.replication is not None and self.replication.region == self.region:
             raise ValueError(f"replication.region must differ from region ({self.region}) to survive a regional outage")
+        if self.studio.enabled:
+            self._studio_network()
         if len(self.resource_prefix) + _REPLICA_BUCKET_SUFFIX_LEN > 63:
             raise ValueError(f"project + stage name {self.resource_prefix!r} is too long for S3 bucket names")
         return self
+
+    def _studio_network(self) -> None:
+        if self.studio.vpc_id is None:
+            raise ValueError("studio.vpc_id: required when studio.enabled (a SageMaker domain always lives in a VPC)")
+        if not self.studio_subnet_ids or not self.studio_security_group_ids:
+            raise ValueError(
+                "studio.subnet_ids and studio.security_group_ids: required when studio.enabled and ml_platform has "
+                "no subnet_ids / security_group_ids to follow"
+            )
+        if self.studio.public_internet and self.ml_platform.in_vpc:
+            raise ValueError(
+                "studio.public_internet: the stage runs its jobs in a VPC (ml_platform.subnet_ids), so its Studio "
+                "domain is VPC-only; remove public_internet"
+            )
+
+    @property
+    def studio_subnet_ids(self) -> tuple[str, ...]:
+        return self.studio.subnet_ids or self.ml_platform.subnet_ids
+
+    @property
+    def studio_security_group_ids(self) -> tuple[str, ...]:
+        return self.studio.security_group_ids or self.ml_platform.security_group_ids
+
+    @property
+    def studio_network_access(self) -> Literal["VpcOnly", "PublicInternetOnly"]:
+        return "PublicInternetOnly" if self.studio.public_internet else "VpcOnly"
 
     @property
     def instance(self) -> str:

@@ -13,8 +13,10 @@ from stacks.guardrails import GuardrailsStack
 from stacks.identity import IdentityStack
 from stacks.ml_platform import MlPlatformStack
 from stacks.nag import apply_nag_packs
+from stacks.projects import ProjectsStack
 from stacks.serving import ServingStack
 from stacks.settings import StageSettings
+from stacks.studio import StudioStack
 
 
 class MlopsStage(Stage):
@@ -23,10 +25,13 @@ class MlopsStage(Stage):
     ``Guardrails`` (permissions boundary) -> ``DataReplica`` (replica region, if the stage replicates) ->
     ``DataFoundation`` (key, buckets) -> ``Identity`` (roles) -> ``MlPlatform`` (pipelines, feature groups, model
     registry, retraining triggers) -> ``Serving`` (approval-driven deployer, endpoint alarms); ``Edge`` (Greengrass
-    app component, thing group, deployment); ``Budgets``.
+    app component, thing group, deployment); ``Projects`` (SageMaker project templates: Service Catalog portfolio of
+    ProductStacks); ``Studio`` (SageMaker domain, only with ``studio.enabled``); ``Budgets``.
 
-    Every role of the stage carries the permissions boundary, every resource the cost tags, and the three cdk-nag
-    packs check everything inside the stage (Aspects do not cross stage boundaries, so they are added here).
+    Every role of the stage carries the permissions boundary (the projects' launch role has it as its allow-list
+    instead, see ``GuardrailsStack``), every resource the cost tags, and the three cdk-nag packs check everything
+    inside the stage, the product templates included (Aspects do not cross stage boundaries, so they are added
+    here).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: StageSettings) -> None:
@@ -93,6 +98,30 @@ class MlopsStage(Stage):
             env=env,
             description=f"{settings.resource_prefix}: Greengrass edge app component, device group, token-exchange role",
         )
+        self.projects = ProjectsStack(
+            self,
+            "Projects",
+            settings=settings,
+            guardrails=self.guardrails,
+            data=self.data,
+            identity=self.identity,
+            ml_platform=self.ml_platform,
+            env=env,
+            description=f"{settings.resource_prefix}: SageMaker project templates (Service Catalog portfolio)",
+        )
+        self.studio: StudioStack | None = None
+        if settings.studio.enabled:
+            self.studio = StudioStack(
+                self,
+                "Studio",
+                settings=settings,
+                data=self.data,
+                identity=self.identity,
+                env=env,
+                description=f"{settings.resource_prefix}: SageMaker Studio domain and the personas' user profiles",
+                termination_protection=settings.retain,
+            )
+            iam.PermissionsBoundary.of(self.studio).apply(self.guardrails.permissions_boundary)
         self.budgets = BudgetStack(
             self,
             "Budgets",
@@ -105,7 +134,7 @@ class MlopsStage(Stage):
         if self.replica is not None:
             # Replication rules name their destinations (no cross-region reference), so order is explicit.
             self.data.add_stack_dependency(self.replica, "replication destinations must exist first")
-        for stack in (self.data, self.identity, self.ml_platform, self.serving, self.edge, self.budgets):
+        for stack in (self.data, self.identity, self.ml_platform, self.serving, self.edge, self.budgets, self.projects):
             iam.PermissionsBoundary.of(stack).apply(self.guardrails.permissions_boundary)
 
         for key, value in sorted(settings.cost_tags.items()):

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aws_cdk import Stack
+from aws_cdk import Stack, Token
 from aws_cdk.assertions import Template
 
 import app as cdk_app
@@ -41,7 +41,7 @@ class SynthesizedApp:
     def start_cfn_lint(self) -> None:
         cfn_lint = Path(sys.executable).parent / "cfn-lint"
         stacks = [stack for stage in self.stages for stack in self.stacks(stage)] + self.delivery_stacks()
-        regions = sorted({stack.region for stack in stacks})
+        regions = sorted({stack.region for stack in stacks if not Token.is_unresolved(stack.region)})  # not products
         cmd = [str(cfn_lint), "--regions", *regions, "--format", "parseable", *map(str, self.template_files())]
         self.lint = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -79,13 +79,23 @@ class SynthesizedApp:
         """Every stack of ``stage``, in construct order (new stacks are picked up without listing them)."""
         return [child for child in self.stages[stage].node.children if isinstance(child, Stack)]
 
+    def product_stacks(self, stage: str) -> list[Stack]:
+        """The Service Catalog product templates of ``stage`` (``ProductStack``s inside its stacks)."""
+        from aws_cdk.aws_servicecatalog import ProductStack
+
+        return [c for c in self.stages[stage].node.find_all() if isinstance(c, ProductStack)]
+
     def delivery_stacks(self) -> list[Stack]:
-        """The Delivery stack, its cross-region support stacks and the stacks of the stages inside it."""
+        """The Delivery stack, its cross-region support stacks, the stacks of the stages inside it and their product
+        templates."""
         if self.delivery is None:
             return []
         support = self.delivery.support_stacks()
         nested = [child for stage in self.delivery.stages for child in stage.node.children if isinstance(child, Stack)]
-        return [self.delivery, *support, *nested]
+        from aws_cdk.aws_servicecatalog import ProductStack
+
+        products = [c for stage in self.delivery.stages for c in stage.node.find_all() if isinstance(c, ProductStack)]
+        return [self.delivery, *support, *nested, *products]
 
     def all_files(self) -> dict[str, bytes]:
         """Every file of the cloud assembly (templates, manifests, tree, metadata, assets) by relative path."""

@@ -42,7 +42,8 @@ class DagPipeline(Construct):
     definition goes into the template as a JSON string with the tokens resolved by CloudFormation
     (``Stack.to_json_string``), so synth makes no AWS call.
 
-    Grants: ``s3:GetObject`` on the code asset object and ``s3:ListBucket`` of that one key (SageMaker lists a
+    Grants (unless ``grant_code_read`` is false because another pipeline of the same asset and role already did):
+    ``s3:GetObject`` on the code asset object and ``s3:ListBucket`` of that one key (SageMaker lists a
     prefix before it downloads); nothing else: the role's other permissions live in the Identity stack.
     """
 
@@ -64,6 +65,7 @@ class DagPipeline(Construct):
         jobs: PipelineJobs | None = None,
         input_files: Mapping[str, tuple[InputFile, ...]] | None = None,
         description: str = "",
+        grant_code_read: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -99,6 +101,8 @@ class DagPipeline(Construct):
         )
         self.pipeline_arn = stack.format_arn(service="sagemaker", resource="pipeline", resource_name=pipeline_name)
 
+        if not grant_code_read:  # the role already reads this asset (a project reusing the platform's step code)
+            return
         code_reader = ManagedPolicyGrantee(
             self, "CodeAccess", role=role, description=f"{pipeline_name}: read the step code asset"
         )

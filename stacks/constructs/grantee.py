@@ -16,10 +16,12 @@ class ManagedPolicyGrantee(Construct):
     puts every statement into ``self.policy``, a customer-managed policy attached to the role.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, role: iam.IRole, description: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, role: iam.IRole, description: str, path: str | None = None
+    ) -> None:
         super().__init__(scope, construct_id)
         self._role = role
-        self.policy = iam.ManagedPolicy(self, "Policy", roles=[role], description=description)
+        self.policy = iam.ManagedPolicy(self, "Policy", roles=[role], description=description, path=path)
 
     @property
     def grant_principal(self) -> iam.IPrincipal:

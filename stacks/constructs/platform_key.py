@@ -136,3 +136,33 @@ class PlatformKey(Construct):
                 },
             )
         )
+
+    def allow_studio_volumes(self) -> None:
+        """Let the deployment create a Studio domain whose home EFS volume this key encrypts, and the apps mount it:
+        principals of this account, only through EFS or SageMaker of this region (SageMaker creates the file system
+        as the caller, and EFS then uses the key through grants it makes for that file system)."""
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="StudioHomeVolumeThroughEfsAndSageMaker",
+                principals=[iam.AccountRootPrincipal()],
+                actions=[
+                    "kms:CreateGrant",
+                    "kms:Decrypt",
+                    "kms:DescribeKey",
+                    "kms:Encrypt",
+                    "kms:GenerateDataKeyWithoutPlaintext",
+                    "kms:ReEncryptFrom",
+                    "kms:ReEncryptTo",
+                ],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions={
+                    "StringEquals": {
+                        "kms:CallerAccount": Aws.ACCOUNT_ID,
+                        "kms:ViaService": [
+                            f"elasticfilesystem.{Aws.REGION}.amazonaws.com",
+                            f"sagemaker.{Aws.REGION}.amazonaws.com",
+                        ],
+                    }
+                },
+            )
+        )

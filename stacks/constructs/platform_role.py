@@ -15,8 +15,9 @@ class PlatformRole(Construct):
     """Creates ``self.role`` (path ``role_path``, the stage's permissions boundary) and ``self.grantee``.
 
     Grant to ``self.grantee`` (``bucket.grant_read(role.grantee)``): the statements land in ``self.policy``, a
-    customer-managed policy, never in an inline policy. The permissions boundary is applied by the stage to all
-    its roles; it is not repeated here.
+    customer-managed policy, never in an inline policy; ``policy_path`` puts it under an IAM path (a SageMaker
+    project's roles: the launch role may create policies only under the stage's path). The permissions boundary is
+    applied by the stage to all its roles; it is not repeated here.
     """
 
     def __init__(
@@ -29,6 +30,7 @@ class PlatformRole(Construct):
         description: str,
         max_session: Duration | None = None,
         role_name: str | None = None,
+        policy_path: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
@@ -40,7 +42,9 @@ class PlatformRole(Construct):
             description=description,
             max_session_duration=max_session or Duration.hours(1),
         )
-        self.grantee = ManagedPolicyGrantee(self, "Permissions", role=self.role, description=description)
+        self.grantee = ManagedPolicyGrantee(
+            self, "Permissions", role=self.role, description=description, path=policy_path
+        )
 
     @property
     def policy(self) -> iam.ManagedPolicy:

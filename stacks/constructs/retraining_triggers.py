@@ -22,6 +22,8 @@ class RetrainingTriggers(Construct):
     - ``self.schedule`` when ``schedule`` is set: an EventBridge Scheduler schedule that starts it.
 
     Grants the role one action, ``sagemaker:StartPipelineExecution``, on the one pipeline ``pipeline_arn``.
+    ``rule_name``, ``schedule_name`` and ``policy_path`` fix names a launch role must be able to scope (a SageMaker
+    project's triggers); left out, CloudFormation names them.
     """
 
     def __init__(
@@ -37,6 +39,9 @@ class RetrainingTriggers(Construct):
         schedule: str | None,
         schedule_timezone: str,
         role_path: str,
+        rule_name: str | None = None,
+        schedule_name: str | None = None,
+        policy_path: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -54,6 +59,7 @@ class RetrainingTriggers(Construct):
                 iam.ServicePrincipal("scheduler.amazonaws.com", conditions=source_account),
             ),
             role_path=role_path,
+            policy_path=policy_path,
             description=f"Starts SageMaker pipeline {pipeline_name} (new raw data, schedule); nothing else",
         )
         trigger.allow("StartThisPipelineOnly", [START_PIPELINE], [pipeline_arn])
@@ -64,6 +70,7 @@ class RetrainingTriggers(Construct):
             self.rule = events.CfnRule(
                 self,
                 "NewRawDataRule",
+                name=rule_name,
                 description=f"New objects under s3://<raw>/{prefix} start {pipeline_name}",
                 state="ENABLED",
                 event_pattern={
@@ -89,6 +96,7 @@ class RetrainingTriggers(Construct):
             self.schedule = scheduler.CfnSchedule(
                 self,
                 "RetrainingSchedule",
+                name=schedule_name,
                 description=f"Scheduled retraining: starts {pipeline_name}",
                 schedule_expression=schedule,
                 schedule_expression_timezone=schedule_timezone,
