@@ -31,8 +31,9 @@ from stacks.settings import StageSettings
 from stacks.stage import MlopsStage
 
 # The synth step runs the README's own two commands: every gate (ruff, mypy, pytest with cdk-nag and cfn-lint, then
-# the synth with cdk-nag) passes before anything deploys.
-SYNTH_COMMANDS = ("make test", "make synth")
+# the synth with cdk-nag) passes before anything deploys. `make synth-delivery` is `make synth` plus this stack
+# (opt-in in app.py), so the assembly holds the stack that self-mutation deploys.
+SYNTH_COMMANDS = ("make test", "make synth-delivery")
 # CodeBuild's curated image, pinned to its major version, and the runtimes the README asks for.
 SYNTH_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 RUNTIME_VERSIONS = {"python": "3.11", "nodejs": "20"}

@@ -110,9 +110,10 @@ class SynthesizedApp:
 
 
 def start_app_synth(outdir: Path) -> subprocess.Popen[str]:
-    """``python app.py`` (every stage, the shipped config) into ``outdir``, in the background."""
+    """``python app.py -c delivery=true`` (every stage and the pipeline, the shipped config) into ``outdir``, in the
+    background: the same app as the in-process synth."""
     env = {**os.environ, "CDK_OUTDIR": str(outdir), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-    env.pop("CDK_CONTEXT_JSON", None)
+    env["CDK_CONTEXT_JSON"] = json.dumps({"delivery": "true"})
     return subprocess.Popen(
         [sys.executable, str(Path(cdk_app.__file__))],
         env=env,

@@ -212,7 +212,8 @@ def test_two_stages_may_share_an_account_when_the_file_says_so_but_personas_stil
 
 
 def _run_app(config_dir: Path, out: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps({"config_dir": str(config_dir)}), "CDK_OUTDIR": str(out)}
+    context = {"config_dir": str(config_dir), "delivery": "true"}
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(out)}
     return subprocess.run([sys.executable, str(ROOT / "app.py")], capture_output=True, text=True, env=env, check=False)
 
 

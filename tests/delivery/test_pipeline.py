@@ -10,8 +10,10 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Template
 
+import app as cdk_app
 from stacks.delivery import RUNTIME_VERSIONS, SYNTH_COMMANDS, refuse_example_connection
 from stacks.delivery_settings import EXAMPLE_CONNECTION_ARN
+from stacks.settings import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL_ARN = "arn:aws:codeconnections:eu-west-1:123456789012:connection/8f2b6c1e-3d4a-4b5c-9e7f-0a1b2c3d4e5f"
@@ -77,10 +79,10 @@ def test_source_is_the_configured_codeconnections_connection(delivery, template)
     assert config["BranchName"] == delivery.delivery.branch
 
 
-def test_synth_runs_make_test_then_make_synth_on_the_pinned_image(template):
+def test_synth_runs_make_test_then_make_synth_with_the_pipeline_on_the_pinned_image(template):
     project = _project(template, "PipelineBuildSynthCdkBuildProject")
     spec = _buildspec(project)
-    assert spec["phases"]["build"]["commands"] == ["make test", "make synth"] == list(SYNTH_COMMANDS)
+    assert spec["phases"]["build"]["commands"] == ["make test", "make synth-delivery"] == list(SYNTH_COMMANDS)
     assert spec["phases"]["install"]["runtime-versions"] == RUNTIME_VERSIONS
     assert spec["artifacts"]["base-directory"] == "cdk.out"
     assert project["Properties"]["Environment"]["Image"] == "aws/codebuild/standard:7.0"
@@ -266,12 +268,32 @@ def test_the_gate_bites_on_the_delivery_stack_and_its_support_stack(tmp_path):
     assert paths == {"RogueBucket", "RogueSupportBucket"}
 
 
-def test_make_synth_selects_every_stage_the_pipeline_deploys(delivery):
-    """app.py builds the Delivery stack whenever all its stages are selected: `make synth`'s default selects them."""
+def test_make_synth_delivery_selects_every_stage_the_pipeline_deploys_and_asks_for_it(delivery):
+    """app.py builds the Delivery stack with -c delivery=true when all its stages are selected: `make
+    synth-delivery` (the pipeline's synth step) does both; `make synth` leaves the pipeline out (opt-in)."""
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     (default,) = re.findall(r"^STAGES \?= (\S+)$", makefile, re.M)
     assert set(delivery.delivery.stage_names) <= set(default.split(","))
-    assert "-c stages=$(STAGES)" in makefile[makefile.index("\nsynth:") :].split("\n\n")[0]
+    recipe = makefile[makefile.index("\nsynth-delivery:") :].split("\n\n")[0]
+    assert "-c stages=$(STAGES)" in recipe and "-c delivery=true" in recipe
+    assert "delivery" not in makefile[makefile.index("\nsynth:") :].split("\n\n")[0].split("##", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, False), ("false", False), ("0", False), ("true", True), ("1", True), (True, True)]
+)
+def test_the_pipeline_is_opt_in(value, expected):
+    app = cdk_app.new_app()
+    if value is not None:
+        app.node.set_context("delivery", value)
+    assert cdk_app.delivery_requested(app) is expected
+
+
+def test_a_wrong_delivery_flag_is_a_config_error():
+    app = cdk_app.new_app()
+    app.node.set_context("delivery", "yes please")
+    with pytest.raises(ConfigError, match="-c delivery"):
+        cdk_app.delivery_requested(app)
 
 
 def test_pipeline_roles_are_assumed_by_their_service_only(template):
