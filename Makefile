@@ -53,14 +53,20 @@ demo: synth ## set up, synth all stages with cdk-nag, run the adherence pipeline
 	rm -rf $(RUN_DIR)
 	$(VENV)/bin/mlops run adherence --out $(RUN_DIR)
 	$(PY) -m scripts.platform_report --cdk-out cdk.out --run $(RUN_DIR)
+	$(PY) -m benchmarks.drift_shifts --run $(RUN_DIR) --shift age --rows 2000 --out $(RUN_DIR)/drift-sample/age-shifted.csv
+	status=0; $(VENV)/bin/mlops drift --baseline $(RUN_DIR) --data $(RUN_DIR)/drift-sample/age-shifted.csv \
+		--report $(RUN_DIR)/drift-sample/report.json || status=$$?; \
+	if [ $$status -eq 1 ]; then echo "drift check: the age-shifted sample drifts, as it should (exit 1)"; \
+	else echo "drift check: exit $$status, expected 1 (drift) for the age-shifted sample"; exit 1; fi
 	rm -rf $(RUN_DIR)-intent
 	$(VENV)/bin/mlops run intent --dataset clinc150 --config config/pipelines/intent-quick.yaml --out $(RUN_DIR)-intent
 	$(VENV)/bin/mlops predict intent --model $(RUN_DIR)-intent/model \
 		"what's my checking account balance" "set an alarm for 7 am tomorrow" "who painted the mona lisa"
 
-bench: setup ## benchmarks that print figures: set-up, type check, suite, synth per resource, adherence pipeline
+bench: setup ## benchmarks that print figures: set-up, type check, suite, synth per resource, adherence pipeline, drift check quality
 	$(PY) -m benchmarks.platform_figures $(if $(REFERENCE),--reference $(REFERENCE))
 	$(PY) -m benchmarks.adherence_run
+	$(PY) -m benchmarks.drift_quality
 
 .PHONY: bench-intent
 bench-intent: setup ## intent model: full training on CLINC150 and BANKING77, every goal figure (long; runs niced)

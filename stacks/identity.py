@@ -182,6 +182,9 @@ class IdentityStack(Stack):
             ],
         )
         # ... and publishes approved intent models to the stage's devices (Greengrass model component + deployment)
+        # ... publishes the live version's drift-check baselines where the monitoring schedules read them
+        for deployer in (lambda_, engineer):  # (the engineer: mlops deploy rollback runs the same code)
+            data.model_artifacts_bucket.grant_put(deployer.grantee, "monitoring/*")
         data.edge_deployments_bucket.grant_read(lambda_.grantee, f"{EDGE_MODEL_PREFIX}/*")
         data.edge_deployments_bucket.grant_put(lambda_.grantee, f"{EDGE_MODEL_PREFIX}/*")
         thing_group = naming.edge_thing_group_arn(self, settings)
@@ -381,6 +384,7 @@ class IdentityStack(Stack):
         )
         iot_jobs = RegexAppliesTo(regex=rf"/^{arn.format(service='iot')}(job|thing)\/\*$/g")
         edge_models = RegexAppliesTo(regex=r"/^Resource::<[A-Za-z]+Bucket[0-9A-F]{8}\.Arn>\/models\/\*$/g")
+        live_baselines = RegexAppliesTo(regex=r"/^Resource::<ModelArtifactsBucket[0-9A-F]{8}\.Arn>\/monitoring\/\*$/g")
         studio = RegexAppliesTo(  # only with studio.enabled: the domain's ID is minted by SageMaker
             regex=rf"/^{arn.format(service='sagemaker')}(domain\/\*|user-profile\/\*\/[a-z-]+|app\/\*\/[a-z-]+\/\*)$/g"
         )
@@ -402,8 +406,10 @@ class IdentityStack(Stack):
                 "ListDeployments have no resource scope. Edge side: writes model zips under models/ of the "
                 "edge-deployments bucket, describes components named with the stage prefix, revises the stage's "
                 "thing-group deployment (deployment IDs are minted by Greengrass) and manages the IoT jobs and "
-                "device shadows Greengrass runs it through (job IDs and device names are not the platform's).",
-                [*common, lambda_logs, greengrass, iot_jobs, edge_models, "Resource::*"],
+                "device shadows Greengrass runs it through (job IDs and device names are not the platform's). "
+                "Monitoring: copies the live version's drift-check baselines under monitoring/ of the "
+                "model-artefacts bucket.",
+                [*common, lambda_logs, greengrass, iot_jobs, edge_models, live_baselines, "Resource::*"],
             ),
             "DataScientistRole": (
                 "Reads the stage's raw and processed buckets (CDK grants, object wildcard); runs pipelines and "
@@ -414,10 +420,11 @@ class IdentityStack(Stack):
             ),
             "MlEngineerRole": (
                 "Reads model artefacts and features (CDK grants, object wildcard); approves model packages, "
-                "deploys endpoints, manages monitoring schedules and alarms named with the stage prefix; "
+                "deploys endpoints, manages monitoring schedules and alarms named with the stage prefix; a rollback "
+                "republishes the version's drift-check baselines under monitoring/ of the model-artefacts bucket; "
                 "List/Search and GetMetricData have no resource scope. Both personas launch SageMaker projects, "
                 "whose names are the team's choice (project/*, this account and region).",
-                [*common, projects, studio, "Resource::*"],
+                [*common, live_baselines, projects, studio, "Resource::*"],
             ),
         }
         for name, role in self.platform_roles.items():

@@ -54,6 +54,7 @@ DEPLOYER_RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
 EDGE_MODEL = "intent"  # the model whose approvals also go to the stage's Greengrass devices (stacks/edge.py)
+MONITORING_PREFIX = "monitoring"  # model-artefacts bucket: live baselines, ground truth, reports (stacks/monitoring.py)
 
 
 def deployer_settings(
@@ -64,6 +65,7 @@ def deployer_settings(
     capture_s3_uri: str,
     edge_bucket: str = "",
     edge_thing_group_arn: str = "",
+    monitoring_s3_uri: str = "",
 ) -> DeployerSettings:
     """The deployer's settings for a stage (what its environment carries)."""
     cfg = settings.serving
@@ -85,6 +87,7 @@ def deployer_settings(
         edge_model=EDGE_MODEL if edge_bucket else "",
         edge_bucket=edge_bucket,
         edge_thing_group_arn=edge_thing_group_arn,
+        monitoring_s3_uri=monitoring_s3_uri,
     )
 
 
@@ -132,6 +135,7 @@ class ServingStack(Stack):
             execution_role_arn=identity.sagemaker_execution_role.role_arn,
             kms_key_arn=data.key.key_arn,
             capture_s3_uri=f"s3://{data.model_artifacts_bucket.bucket_name}/data-capture",
+            monitoring_s3_uri=f"s3://{data.model_artifacts_bucket.bucket_name}/{MONITORING_PREFIX}",
             edge_bucket=data.edge_deployments_bucket.bucket_name,
             edge_thing_group_arn=naming.edge_thing_group_arn(self, settings),
         )

@@ -192,6 +192,67 @@ class ServingSettings(_Frozen):
         return self
 
 
+class MonitoringSettings(_Frozen):
+    """Model Monitor schedules, alarms and the dashboard of a stage (the Monitoring stack).
+
+    Off unless ``enabled``: schedules run processing jobs, alarms and dashboards bill by the month. The schedules
+    need data capture (provisioned serving) and an endpoint that exists; ``schedules: false`` keeps the job
+    definitions, alarms and dashboard without them (e.g. before the first approved model is deployed).
+    Thresholds documented in the README ("Monitoring"); defaults are what the staging and prod configs use.
+    """
+
+    enabled: bool = False
+    schedules: bool = Field(default=True, description="Create the MonitoringSchedules (need a live endpoint)")
+    frequency: Literal["hourly", "daily"] = "daily"
+    instance_type: InstanceType = "ml.m5.large"
+    volume_size_gb: int = Field(default=20, ge=1, le=16384)
+    max_runtime_minutes: int = Field(default=60, ge=1, le=60, description="An hourly schedule allows 60 at most")
+    ground_truth_prefix: str = Field(
+        default="monitoring/ground-truth/",
+        pattern=r"^([A-Za-z0-9!_.*'()-]+/)+$",
+        description="Key prefix in the model-artefacts bucket where labels arrive (<prefix><model>/...)",
+    )
+    ground_truth_delay_hours: int = Field(default=24, ge=0, le=720, description="How late labels arrive")
+    alarms: bool = True
+    dashboard: bool = True
+    drift_distance: float = Field(default=0.1, gt=0, le=1, description="Model Monitor's drift distance that alarms")
+    drift_alarm_features: tuple[str, ...] = Field(
+        default=(
+            "age",
+            "race",
+            "admission_type_id",
+            "discharge_disposition_id",
+            "admission_source_id",
+            "time_in_hospital",
+            "num_medications",
+            "number_inpatient",
+            "number_diagnoses",
+            "insulin",
+        ),
+        min_length=1,
+        max_length=50,
+        description="Adherence features whose drift metric the drift alarm watches ($0.10 a month each)",
+    )
+    min_auc: float = Field(default=0.65, gt=0, le=1, description="Model-quality AUC below this alarms")
+    idle_hours: int = Field(default=6, ge=1, le=24, description="Hours without an invocation that alarm")
+    max_out_of_scope_rate: float = Field(default=0.3, gt=0, le=1, description="Edge intent out-of-scope rate")
+    min_mean_confidence: float = Field(default=0.5, gt=0, le=1, description="Edge intent mean confidence")
+
+    @field_validator("drift_alarm_features")
+    @classmethod
+    def _features(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from pipeline_code.common.contracts.adherence import COLUMNS
+        from pipeline_code.common.contracts.schema import Role
+
+        known = [c.name for c in COLUMNS if c.role in (Role.FEATURE, Role.MEDICATION)]
+        unknown = [name for name in value if name not in known]
+        if unknown:
+            raise ValueError(f"{unknown} are not adherence features of the data contract (e.g. {known[:4]})")
+        if len(set(value)) != len(value):
+            raise ValueError("features must be unique")
+        return value
+
+
 SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]
 SecurityGroupId = Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")]
 
@@ -231,6 +292,7 @@ class StageSettings(_Frozen):
     replication: ReplicationSettings | None = None
     ml_platform: MlPlatformSettings = MlPlatformSettings()
     serving: ServingSettings = ServingSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
     studio: StudioSettings = StudioSettings()
 
     @field_validator("tags")
@@ -253,6 +315,11 @@ class StageSettings(_Frozen):
             )
         if self.replication is not None and self.replication.region == self.region:
             raise ValueError(f"replication.region must differ from region ({self.region}) to survive a regional outage")
+        if self.monitoring.enabled and self.monitoring.schedules and self.serving.mode != "provisioned":
+            raise ValueError(
+                "monitoring.schedules read the endpoint's captured requests: serverless endpoints capture none, so "
+                "set serving.mode: provisioned or monitoring.schedules: false"
+            )
         if self.studio.enabled:
             self._studio_network()
         if len(self.resource_prefix) + _REPLICA_BUCKET_SUFFIX_LEN > 63:

@@ -12,6 +12,7 @@ from stacks.edge import EdgeStack
 from stacks.guardrails import GuardrailsStack
 from stacks.identity import IdentityStack
 from stacks.ml_platform import MlPlatformStack
+from stacks.monitoring import MonitoringStack
 from stacks.nag import apply_nag_packs
 from stacks.projects import ProjectsStack
 from stacks.serving import ServingStack
@@ -24,8 +25,9 @@ class MlopsStage(Stage):
 
     ``Guardrails`` (permissions boundary) -> ``DataReplica`` (replica region, if the stage replicates) ->
     ``DataFoundation`` (key, buckets) -> ``Identity`` (roles) -> ``MlPlatform`` (pipelines, feature groups, model
-    registry, retraining triggers) -> ``Serving`` (approval-driven deployer, endpoint alarms); ``Edge`` (Greengrass
-    app component, thing group, deployment); ``Projects`` (SageMaker project templates: Service Catalog portfolio of
+    registry, retraining triggers) -> ``Serving`` (approval-driven deployer, endpoint alarms) -> ``Monitoring``
+    (Model Monitor schedules, alarms, dashboard; only with ``monitoring.enabled``); ``Edge`` (Greengrass app
+    component, thing group, deployment); ``Projects`` (SageMaker project templates: Service Catalog portfolio of
     ProductStacks); ``Studio`` (SageMaker domain, only with ``studio.enabled``); ``Budgets``.
 
     Every role of the stage carries the permissions boundary (the projects' launch role has it as its allow-list
@@ -90,6 +92,18 @@ class MlopsStage(Stage):
             env=env,
             description=f"{settings.resource_prefix}: approval-driven model deployer, endpoint alarms, rollback",
         )
+        self.monitoring: MonitoringStack | None = None
+        if settings.monitoring.enabled:
+            self.monitoring = MonitoringStack(
+                self,
+                "Monitoring",
+                settings=settings,
+                data=self.data,
+                identity=self.identity,
+                serving=self.serving,
+                env=env,
+                description=f"{settings.resource_prefix}: Model Monitor schedules, model alarms, dashboard",
+            )
         self.edge = EdgeStack(
             self,
             "Edge",
@@ -136,6 +150,8 @@ class MlopsStage(Stage):
             self.data.add_stack_dependency(self.replica, "replication destinations must exist first")
         for stack in (self.data, self.identity, self.ml_platform, self.serving, self.edge, self.budgets, self.projects):
             iam.PermissionsBoundary.of(stack).apply(self.guardrails.permissions_boundary)
+        if self.monitoring is not None:
+            iam.PermissionsBoundary.of(self.monitoring).apply(self.guardrails.permissions_boundary)
 
         for key, value in sorted(settings.cost_tags.items()):
             Tags.of(self).add(key, value)

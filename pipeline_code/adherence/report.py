@@ -145,11 +145,69 @@ def brand_example_section(records: list[dict[str, Any]]) -> ReportSection:
     )
 
 
+def bias_section(run_dir: Path) -> ReportSection:
+    """Quality per race, gender and age group of the test split (``bias_report.json``) and the largest gaps."""
+    report = _json(run_dir / "bias_report.json")
+    if not report:
+        return ReportSection("Quality by group", paragraph("bias_report.json was not produced by this run."))
+    parts = [
+        paragraph(
+            f"Test split at the threshold {report.get('threshold', 0):.4f}; groups under "
+            f"{report.get('min_group_rows')} encounters are shown but left out of the largest gaps."
+        )
+    ]
+    columns = ("rows", "positives", "roc_auc", "positive_rate", "recall", "calibration_gap", "ece", "measured")
+    for facet, found in report.get("facets", {}).items():
+        groups = found.get("groups", {})
+        parts.append(
+            table(
+                ("group", *columns),
+                ((group, *(figures.get(c) for c in columns)) for group, figures in groups.items()),
+                caption=facet,
+            )
+        )
+        gaps = found.get("largest_gap", {})
+        parts.append(
+            table(
+                ("metric", "largest gap", "highest", "lowest"),
+                (
+                    (metric, gap["gap"], gap["highest"], gap["lowest"]) if gap else (metric, None, None, None)
+                    for metric, gap in gaps.items()
+                ),
+                caption=f"{facet}: largest gaps",
+            )
+        )
+    return ReportSection("Quality by group", "".join(parts))
+
+
+def baseline_section(run_dir: Path) -> ReportSection:
+    """What monitoring compares with: the baseline files and the drift thresholds of ``mlops drift``."""
+    drift = _json(run_dir / "baseline" / "drift_baseline.json")
+    if not drift:
+        return ReportSection("Monitoring baseline", paragraph("The baseline step did not run."))
+    files = sorted(str(p.relative_to(run_dir)) for p in (run_dir / "baseline").rglob("*.json"))
+    parts = [
+        key_values(
+            {
+                "training rows profiled": drift.get("rows"),
+                "columns monitored": len(drift.get("columns", [])),
+                "prediction profile (validation rows)": (drift.get("prediction") or {}).get("rows"),
+                **{f"threshold {k}": v for k, v in drift.get("thresholds", {}).items()},
+            }
+        ),
+        table(("file",), ((f,) for f in files), caption="Baseline files (Model Monitor format and mlops drift)"),
+        paragraph(f"Check a batch: mlops drift --baseline {run_dir} --data <raw encounters CSV>"),
+    ]
+    return ReportSection("Monitoring baseline", "".join(parts))
+
+
 def sections(run_dir: Path) -> list[ReportSection]:
     records = _predictions(run_dir)
     return [
         data_section(run_dir),
         quality_section(run_dir),
+        bias_section(run_dir),
+        baseline_section(run_dir),
         risk_factor_section(records),
         brand_example_section(records),
     ]

@@ -11,12 +11,15 @@ that satisfy them, so any resolver that prefers exact names finds one answer.
                                   train, validation ◄──────────────────────────┤
                  AdherenceTrain ◄─┘                       validation, test ◄───┘
                       └─ model ─► AdherenceEvaluate (validation, test) ─► evaluation ─► quality gate
-                              └─► AdherencePredict  (test)             ─► predictions
+                              ├─► AdherencePredict  (test)             ─► predictions
+                              └─► AdherenceBaseline (validated, splits, validation) ─► baseline (drift-check
+                                  baselines of the registered model: data quality, model quality, bias, local drift)
     features ─► AdherenceIngest ─► Feature Store records (SageMaker) / local offline store, ingestion_report
 """
 
 from __future__ import annotations
 
+from pipeline_code.adherence.baseline.params import DEFAULTS as BASELINE_DEFAULTS
 from pipeline_code.adherence.evaluate.params import DEFAULTS as EVALUATE_DEFAULTS
 from pipeline_code.adherence.features.params import DEFAULTS as FEATURES_DEFAULTS
 from pipeline_code.adherence.ingest.params import DEFAULTS as INGEST_DEFAULTS
@@ -28,6 +31,7 @@ from pipeline_code.dag.spec import (
     TRAINING_MODEL_PATH,
     DependencySpec,
     DependencyType,
+    DriftBaselines,
     ExecutionVariable,
     JobType,
     NodeType,
@@ -46,6 +50,7 @@ TRAIN = "AdherenceTrain"
 EVALUATE = "AdherenceEvaluate"
 PREDICT = "AdherencePredict"
 INGEST = "AdherenceIngest"
+BASELINE = "AdherenceBaseline"
 
 _PACKAGE = "pipeline_code.adherence"
 
@@ -188,7 +193,7 @@ EVALUATE_SPEC = StepSpecification(
         _processing_output(
             "evaluation",
             DependencyType.EVALUATION_REPORT,
-            "metrics.json, quality_gate.json, roc_curve.png, pr_curve.png, calibration.png",
+            "metrics.json, quality_gate.json, roc_curve.png, pr_curve.png, calibration.png, bias_report.json",
         ),
     ),
     parameters=EVALUATE_DEFAULTS,
@@ -247,7 +252,51 @@ INGEST_SPEC = StepSpecification(
     execution_parameters={"event_time": ExecutionVariable.START_DATE_TIME},
 )
 
-SPECS = (VALIDATE_SPEC, FEATURES_SPEC, SPLIT_SPEC, TRAIN_SPEC, EVALUATE_SPEC, PREDICT_SPEC, INGEST_SPEC)
+BASELINE_SPEC = StepSpecification(
+    step_type=BASELINE,
+    node_type=NodeType.SINK,
+    job_type=JobType.PROCESSING,
+    entry_point=f"{_PACKAGE}.baseline.main",
+    dependencies=(
+        DependencySpec(
+            "validated",
+            DependencyType.PROCESSING_OUTPUT,
+            compatible_sources=(VALIDATE,),
+            semantic_keywords=("validated", "clean", "contract"),
+            description="validated.csv: the raw encounters the model was trained on",
+        ),
+        DependencySpec(
+            "splits",
+            DependencyType.PROCESSING_OUTPUT,
+            compatible_sources=(SPLIT,),
+            semantic_keywords=("splits", "assignment"),
+            description="splits.csv: which split each encounter is in",
+        ),
+        _model_input(),
+        _split_input("validation", DependencyType.TRAINING_DATA, "Validation feature set (model-quality baseline)"),
+    ),
+    outputs=(
+        _processing_output(
+            "baseline",
+            DependencyType.EVALUATION_REPORT,
+            "data_quality/ and model_quality/ (Model Monitor statistics.json, constraints.json), "
+            "bias/analysis_config.json, drift_baseline.json (mlops drift)",
+        ),
+    ),
+    parameters=BASELINE_DEFAULTS,
+    description="Drift-check baselines from the training split (data contract) and the validation predictions.",
+)
+
+SPECS = (
+    VALIDATE_SPEC,
+    FEATURES_SPEC,
+    SPLIT_SPEC,
+    TRAIN_SPEC,
+    EVALUATE_SPEC,
+    PREDICT_SPEC,
+    INGEST_SPEC,
+    BASELINE_SPEC,
+)
 
 PUBLISH = {
     "metrics.json": PublishedArtifact(EVALUATE, "evaluation", "metrics.json"),
@@ -255,6 +304,8 @@ PUBLISH = {
     "roc_curve.png": PublishedArtifact(EVALUATE, "evaluation", "roc_curve.png"),
     "pr_curve.png": PublishedArtifact(EVALUATE, "evaluation", "pr_curve.png"),
     "calibration.png": PublishedArtifact(EVALUATE, "evaluation", "calibration.png"),
+    "bias_report.json": PublishedArtifact(EVALUATE, "evaluation", "bias_report.json"),
+    "baseline": PublishedArtifact(BASELINE, "baseline"),
     "splits.csv": PublishedArtifact(SPLIT, "splits", "splits.csv"),
     "test_predictions.csv": PublishedArtifact(PREDICT, "predictions", "test_predictions.csv"),
     "test_predictions.jsonl": PublishedArtifact(PREDICT, "predictions", "test_predictions.jsonl"),
@@ -273,8 +324,16 @@ QUALITY_GATE = QualityGate(
     model_step=TRAIN,
     content_types=("text/csv",),
     response_types=("application/json",),
+    baselines=DriftBaselines(
+        step=BASELINE,
+        output="baseline",
+        data_quality="data_quality",
+        model_quality="model_quality",
+        bias_config="bias/analysis_config.json",
+    ),
 )
-"""Register the model only if test ROC-AUC reaches the evaluate step's ``min_roc_auc``."""
+"""Register the model only if test ROC-AUC reaches the evaluate step's ``min_roc_auc``; the registered package
+carries the baseline step's data-quality, model-quality and bias baselines as its drift-check baselines."""
 
 BATCH_PREDICT = f"{_PACKAGE}.predict.main:predict_file"
 """``module:function`` of the batch predictor (``fn(model_dir, input_path, output_path) -> dict``)."""

@@ -9,6 +9,7 @@
     mlops deploy rollback|status|batch  deploy.py  approved models on endpoints: rollback without retraining,
                                               status, batch scoring (boto3, the caller's credentials)
     mlops edge serve|rollback     edge.py     the edge inference app locally; roll a stage's devices back a model
+    mlops drift --baseline --data drift.py    a batch of raw rows against a run's drift baseline (exit 0/1/2)
 
 Exit codes: 0 success; 1 the pipeline, its definition or the operation failed; 2 a usage error (unknown pipeline, a
 bad path or config file). Errors are printed as one message, never as a traceback; a failing step's traceback is in
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline_code.cli import config, deploy, edge, explain, predict, run, runs
+from pipeline_code.cli import config, deploy, drift, edge, explain, predict, run, runs
 from pipeline_code.cli.common import DEFAULT_CATALOG, CliEnv, find_project_root
 from pipeline_code.dag.catalog import PipelineCatalog
 
@@ -44,7 +45,7 @@ def create_app(catalog: PipelineCatalog | None = None, *, project_root: Path | N
         add_completion=False,
         pretty_exceptions_enable=False,
     )
-    for group in (run, predict, explain, runs, config, deploy, edge):
+    for group in (run, predict, explain, runs, config, deploy, edge, drift):
         group.register(app, env)
     return app
 

@@ -39,6 +39,7 @@ from pipeline_code.dag.resolver import (
 from pipeline_code.dag.spec import (
     DependencySpec,
     DependencyType,
+    DriftBaselines,
     ExecutionVariable,
     JobType,
     NodeType,
@@ -58,6 +59,7 @@ __all__ = [
     "DependencyResolver",
     "DependencySpec",
     "DependencyType",
+    "DriftBaselines",
     "DuplicateSpecError",
     "ExecutionVariable",
     "ExternalInputRef",

@@ -214,6 +214,8 @@ class PipelineAssembler:
         try:
             self.registry.get(gate.report_step).output(gate.report_output)
             self.registry.get(gate.model_step).output(gate.model_output)
+            if gate.baselines is not None:
+                self.registry.get(gate.baselines.step).output(gate.baselines.output)
         except (KeyError, UnknownStepError) as exc:
             reason = exc.args[0] if exc.args else str(exc)
             raise SpecValidationError(f"quality gate of pipeline {self.definition.name!r}: {reason}") from None

@@ -498,6 +498,12 @@ class SageMakerRenderer:
         threshold = _get(f"Parameters.{THRESHOLD_PARAMETER}")
         report_uri = _join("/", built[gate.report_step].outputs[gate.report_output], gate.report_file)
         description = f"{self.plan.name} model registered by pipeline {self.target.pipeline_name}"
+        model_metrics: dict[str, Any] = {
+            "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": report_uri}}
+        }
+        drift_baselines: dict[str, Any] = {}
+        if gate.baselines is not None:
+            model_metrics, drift_baselines = self._baselines(gate, built, model_metrics)
         register = {
             "Name": f"{self.plan.name.capitalize()}{REGISTER_SUFFIX}",
             "Type": "RegisterModel",
@@ -505,9 +511,8 @@ class SageMakerRenderer:
             "Arguments": {
                 "ModelPackageGroupName": self.target.model_package_group,
                 "ModelPackageDescription": description,
-                "ModelMetrics": {
-                    "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": report_uri}}
-                },
+                "ModelMetrics": model_metrics,
+                **({"DriftCheckBaselines": drift_baselines} if drift_baselines else {}),
                 "InferenceSpecification": {
                     "Containers": [
                         {
@@ -547,6 +552,40 @@ class SageMakerRenderer:
                 "ElseSteps": [fail],
             },
         }
+
+    def _baselines(
+        self, gate: QualityGate, built: Mapping[str, RenderedStep], model_metrics: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """ModelMetrics and DriftCheckBaselines of the registered package from the baseline step's output: the
+        data-quality and model-quality statistics / constraints, and the bias analysis configuration."""
+        assert gate.baselines is not None
+        spec = gate.baselines
+        root = built[spec.step].outputs[spec.output]
+
+        def source(*parts: str) -> dict[str, Any]:
+            return {"ContentType": "application/json", "S3Uri": _join("/", root, *parts)}
+
+        metrics = dict(model_metrics)
+        drift: dict[str, Any] = {}
+        if spec.data_quality:
+            pair = {
+                "Statistics": source(spec.data_quality, "statistics.json"),
+                "Constraints": source(spec.data_quality, "constraints.json"),
+            }
+            metrics["ModelDataQuality"] = pair
+            drift["ModelDataQuality"] = pair
+        if spec.model_quality:
+            metrics["ModelQuality"] = {
+                **metrics.get("ModelQuality", {}),
+                "Constraints": source(spec.model_quality, "constraints.json"),
+            }
+            drift["ModelQuality"] = {
+                "Statistics": source(spec.model_quality, "statistics.json"),
+                "Constraints": source(spec.model_quality, "constraints.json"),
+            }
+        if spec.bias_config:
+            drift["Bias"] = {"ConfigFile": source(spec.bias_config)}
+        return metrics, drift
 
     # -- whole definition ---------------------------------------------------------------------------------------
 

@@ -144,13 +144,26 @@ class PublishedArtifact:
 
 
 @dataclass(frozen=True)
+class DriftBaselines:
+    """Where the baselines a registered model carries are: output ``output`` of step ``step`` holds the folders
+    ``data_quality`` and ``model_quality`` (each ``statistics.json`` + ``constraints.json``, Model Monitor's format)
+    and the bias analysis configuration file ``bias_config``. Empty names leave that baseline out."""
+
+    step: str
+    output: str
+    data_quality: str = ""
+    model_quality: str = ""
+    bias_config: str = ""
+
+
+@dataclass(frozen=True)
 class QualityGate:
     """When a trained model may be registered: ``metric`` (a JSON path such as ``test.roc_auc``) of the report file
     ``report_file`` in output ``report_output`` of ``report_step`` must reach the report step's parameter
     ``threshold_parameter``. The model registered is output ``model_output`` of ``model_step``.
 
     The local back end reads the verdict the report step writes; SageMaker renders a condition step, a fail step
-    and a model registration from it.
+    and a model registration from it, with ``baselines`` (if any) as the package's drift-check baselines.
     """
 
     report_step: str
@@ -162,6 +175,7 @@ class QualityGate:
     model_output: str = "model"
     content_types: tuple[str, ...] = ("text/csv",)
     response_types: tuple[str, ...] = ("application/json",)
+    baselines: DriftBaselines | None = None
 
 
 @dataclass(frozen=True)

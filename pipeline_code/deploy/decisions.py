@@ -107,6 +107,35 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+# Where a deployed version's drift-check baselines are published, under ``<monitoring_s3_uri>/<model>/baseline/``:
+# the layout of the adherence baseline step, read by the Monitoring stack's schedules (stacks/monitoring.py).
+BASELINE_FILES: dict[tuple[str, str], str] = {
+    ("ModelDataQuality", "Statistics"): "data_quality/statistics.json",
+    ("ModelDataQuality", "Constraints"): "data_quality/constraints.json",
+    ("ModelQuality", "Statistics"): "model_quality/statistics.json",
+    ("ModelQuality", "Constraints"): "model_quality/constraints.json",
+    ("Bias", "ConfigFile"): "bias/analysis_config.json",
+}
+
+
+def baseline_key(model: str, *parts: str) -> str:
+    """Key of a published baseline file under the monitoring prefix: ``<model>/baseline/<parts>``."""
+    return "/".join((model, "baseline", *parts))
+
+
+def baseline_copies(package: Mapping[str, Any], monitoring_s3_uri: str, model: str) -> list[tuple[str, str, str]]:
+    """(source URI, destination bucket, destination key) of each drift-check baseline the package carries."""
+    bucket, _, prefix = monitoring_s3_uri.removeprefix("s3://").partition("/")
+    found = package.get("DriftCheckBaselines") or {}
+    copies = []
+    for (group, item), path in BASELINE_FILES.items():
+        source = (found.get(group) or {}).get(item) or {}
+        if source.get("S3Uri"):
+            key = "/".join(part for part in (prefix.strip("/"), baseline_key(model, path)) if part)
+            copies.append((source["S3Uri"], bucket, key))
+    return copies
+
+
 def model_request(settings: DeployerSettings, ref: PackageRef, container: Mapping[str, Any]) -> dict[str, Any]:
     """CreateModel for one package version: the package's first inference container, run as the SageMaker role."""
     primary: dict[str, Any] = {"Image": container["Image"], "ModelDataUrl": container["ModelDataUrl"]}

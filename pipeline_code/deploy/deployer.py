@@ -128,6 +128,7 @@ class Deployer:
             log_decision(Outcome("deferred", f"endpoint is {current['EndpointStatus']}; retried later", **base))
             raise EndpointBusy(f"endpoint {endpoint} is {current['EndpointStatus']}")
 
+        self._publish_baselines(ref, package, base)
         self._ensure_model(ref, containers[0])
         self._ensure_endpoint_config(ref)
         if current is None:
@@ -283,6 +284,26 @@ class Deployer:
                 return f"model artefact {uri} is missing or unreadable ({code})"
             raise
         return None
+
+    def _publish_baselines(self, ref: d.PackageRef, package: dict[str, Any], base: dict[str, Any]) -> None:
+        """Copy the version's drift-check baselines to the fixed location the monitoring schedules read, before the
+        endpoint changes (a failure leaves the endpoint as it was, and the retried event publishes again)."""
+        if not self.settings.monitoring_s3_uri:
+            return
+        copies = d.baseline_copies(package, self.settings.monitoring_s3_uri, ref.model)
+        if not copies:
+            log_decision(Outcome("unchanged", "package has no drift-check baselines to publish", **base))
+            return
+        for source, bucket, key in copies:
+            source_bucket, source_key = d.split_s3_uri(source)
+            self.s3.copy_object(
+                CopySource={"Bucket": source_bucket, "Key": source_key},
+                Bucket=bucket,
+                Key=key,
+                ServerSideEncryption="aws:kms",
+                SSEKMSKeyId=self.settings.kms_key_arn,
+            )
+        log_decision(Outcome("published", f"{len(copies)} drift-check baseline file(s) for monitoring", **base))
 
     def _ensure_model(self, ref: d.PackageRef, container: dict[str, Any]) -> None:
         name = d.version_name(ref.group, ref.version)

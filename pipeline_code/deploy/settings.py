@@ -42,6 +42,8 @@ class DeployerSettings:
     edge_model: str = ""
     edge_bucket: str = ""
     edge_thing_group_arn: str = ""
+    # Where the live version's drift-check baselines are copied for the Monitoring stack's schedules (empty: not)
+    monitoring_s3_uri: str = ""
 
     def __post_init__(self) -> None:
         problems = []
@@ -65,6 +67,8 @@ class DeployerSettings:
             problems.append(f"capture_percent {self.capture_percent}: 0..100")
         if not self.capture_s3_uri.startswith("s3://"):
             problems.append(f"capture_s3_uri {self.capture_s3_uri!r}: an s3:// URI")
+        if self.monitoring_s3_uri and not self.monitoring_s3_uri.startswith("s3://"):
+            problems.append(f"monitoring_s3_uri {self.monitoring_s3_uri!r}: an s3:// URI")
         if self.edge_model and self.edge_model not in self.groups:
             problems.append(f"edge_model {self.edge_model!r}: one of the groups {self.groups!r}")
         if self.edge_model and (not self.edge_bucket or ":thinggroup/" not in self.edge_thing_group_arn):
@@ -107,6 +111,7 @@ ENV_VARS = {
     "edge_model": "EDGE_MODEL",
     "edge_bucket": "EDGE_BUCKET",
     "edge_thing_group_arn": "EDGE_THING_GROUP_ARN",
+    "monitoring_s3_uri": "MONITORING_S3_URI",
 }
 _REQUIRED = ("prefix", "groups", "execution_role_arn", "kms_key_arn", "capture_s3_uri")
 _INTS = {name for name, field in DeployerSettings.__dataclass_fields__.items() if field.type == "int"}

@@ -20,6 +20,10 @@ import numpy as np
 HISTOGRAM_EDGES = tuple(round(0.1 * i, 1) for i in range(11))  # confidence buckets [0, .1), ..., [.9, 1.0]
 MAX_LATENCY_SAMPLES = 20_000  # per window; the newest samples are kept
 CLOUDWATCH_TOPIC = "cloudwatch/metric/put"
+# Names the stage's alarms and dashboard read (stacks/monitoring.py): one definition for both sides.
+THING_DIMENSION = "ThingName"
+OUT_OF_SCOPE_RATE = "OutOfScopeRate"
+MEAN_CONFIDENCE = "MeanConfidence"
 
 
 class Metrics:
@@ -36,6 +40,7 @@ class Metrics:
         self._errors = 0
         self._predictions = 0
         self._oos = 0
+        self._confidence_sum = 0.0
         self._histogram = [0] * (len(HISTOGRAM_EDGES) - 1)
         self._latencies: deque[float] = deque(maxlen=MAX_LATENCY_SAMPLES)
         self._error_codes: dict[str, int] = {}
@@ -48,6 +53,7 @@ class Metrics:
             for confidence, out_of_scope in predictions:
                 self._predictions += 1
                 self._oos += int(out_of_scope)
+                self._confidence_sum += float(confidence)
                 bucket = min(max(int(confidence * 10), 0), len(self._histogram) - 1)
                 self._histogram[bucket] += 1
 
@@ -71,6 +77,7 @@ class Metrics:
                 "error_codes": dict(sorted(self._error_codes.items())),
                 "predictions": self._predictions,
                 "out_of_scope_rate": self._oos / self._predictions if self._predictions else 0.0,
+                "mean_confidence": self._confidence_sum / self._predictions if self._predictions else None,
                 "confidence_histogram": {
                     f"{lo:.1f}-{hi:.1f}": n
                     for lo, hi, n in zip(HISTOGRAM_EDGES[:-1], HISTOGRAM_EDGES[1:], self._histogram, strict=True)
@@ -102,7 +109,7 @@ class FileSink:
 def cloudwatch_messages(summary: dict[str, Any], *, namespace: str, thing: str) -> list[dict[str, Any]]:
     """The ``aws.greengrass.Cloudwatch`` (v3) requests of one window: one metric datum per message."""
     timestamp = int(summary["window_end"])
-    dims = [{"name": "ThingName", "value": thing}]
+    dims = [{"name": THING_DIMENSION, "value": thing}]
 
     def datum(name: str, value: float, unit: str, extra: list[dict[str, str]] | None = None) -> dict[str, Any]:
         return {
@@ -121,13 +128,15 @@ def cloudwatch_messages(summary: dict[str, Any], *, namespace: str, thing: str) 
     messages = [
         datum("Requests", summary["requests"], "Count"),
         datum("Errors", summary["errors"], "Count"),
-        datum("OutOfScopeRate", summary["out_of_scope_rate"], "None"),
+        datum(OUT_OF_SCOPE_RATE, summary["out_of_scope_rate"], "None"),
     ]
     if summary["requests"]:
         for q in ("p50", "p95", "p99"):
             messages.append(datum(f"Latency{q.upper()}", summary[f"latency_ms_{q}"], "Milliseconds"))
     for bucket, count in summary["confidence_histogram"].items():
         messages.append(datum("Confidence", count, "Count", [{"name": "Bucket", "value": bucket}]))
+    if summary.get("mean_confidence") is not None:  # a window without predictions has no mean (no datum, no zero)
+        messages.append(datum(MEAN_CONFIDENCE, summary["mean_confidence"], "None"))
     return messages
 
 

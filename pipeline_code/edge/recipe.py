@@ -49,6 +49,11 @@ def content_hash(files: dict[str, bytes], recipe_without_version: dict[str, Any]
     return digest.hexdigest()
 
 
+def metrics_namespace(prefix: str) -> str:
+    """CloudWatch namespace of a stage's edge app metrics (the recipe's default; the stage's alarms read it)."""
+    return f"{prefix}/Edge/Intent"
+
+
 def default_topics(prefix: str) -> tuple[str, str]:
     return f"{prefix}/edge/intent/request", f"{prefix}/edge/intent/response"
 
@@ -89,7 +94,7 @@ def app_recipe(
                 "ModelComponent": model_component_name(prefix),
                 "ModelVersion": "none",
                 "MetricsIntervalSeconds": metrics_interval_s,
-                "MetricsNamespace": f"{prefix}/Edge/Intent",
+                "MetricsNamespace": metrics_namespace(prefix),
                 "MaxTextChars": 1000,
                 "MaxBatch": 32,
                 "accessControl": {

@@ -56,7 +56,7 @@ def write_raw(frame: pd.DataFrame, path: Path) -> Path:
 
 @dataclass
 class PipelineRun:
-    """Contexts of one run of all seven steps on the sample, and what each run() returned."""
+    """Contexts of one run of all eight steps on the sample, and what each run() returned."""
 
     contexts: dict[str, StepContext]
     results: dict[str, dict[str, Any]]
@@ -68,6 +68,7 @@ class PipelineRun:
 
 
 def run_pipeline(root: Path, raw_file: Path, train_params: dict[str, Any] | None = None) -> PipelineRun:
+    from pipeline_code.adherence.baseline.main import run as baseline
     from pipeline_code.adherence.evaluate.main import run as evaluate
     from pipeline_code.adherence.features.main import run as features
     from pipeline_code.adherence.ingest.main import run as ingest
@@ -84,6 +85,7 @@ def run_pipeline(root: Path, raw_file: Path, train_params: dict[str, Any] | None
         "train": make_ctx(root, "AdherenceTrain", job_type=TRAINING, **(train_params or FAST_TRAIN)),
         "evaluate": make_ctx(root, "AdherenceEvaluate"),
         "predict": make_ctx(root, "AdherencePredict"),
+        "baseline": make_ctx(root, "AdherenceBaseline"),
     }
     results: dict[str, dict[str, Any]] = {}
     put_file(ctx["validate"], "raw_data", raw_file)
@@ -97,13 +99,18 @@ def run_pipeline(root: Path, raw_file: Path, train_params: dict[str, Any] | None
     for name in ("train", "validation"):
         feed(ctx["split"], name, ctx["train"], name)
     results["train"] = train(ctx["train"])
-    for step in ("evaluate", "predict"):
+    for step in ("evaluate", "predict", "baseline"):
         ctx[step].input_dir("model").parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(ctx["train"].model_dir, ctx[step].input_dir("model"))
-        feed(ctx["split"], "test", ctx[step], "test")
+        if step != "baseline":
+            feed(ctx["split"], "test", ctx[step], "test")
     feed(ctx["split"], "validation", ctx["evaluate"], "validation")
     results["evaluate"] = evaluate(ctx["evaluate"])
     results["predict"] = predict(ctx["predict"])
+    feed(ctx["validate"], "validated", ctx["baseline"], "validated")
+    feed(ctx["split"], "splits", ctx["baseline"], "splits")
+    feed(ctx["split"], "validation", ctx["baseline"], "validation")
+    results["baseline"] = baseline(ctx["baseline"])
     return PipelineRun(ctx, results, root)
 
 

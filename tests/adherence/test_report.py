@@ -21,6 +21,8 @@ SECTIONS = [
     "Steps",
     "Data",
     "Model quality",
+    "Quality by group",
+    "Monitoring baseline",
     "Risk factors",
     "Per-brand prediction (example)",
     "Lineage",

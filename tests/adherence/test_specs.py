@@ -18,10 +18,10 @@ from pipeline_code.dag.spec import TRAINING_MODEL_PATH, DependencyType, JobType,
 from tests.adherence.helpers import ROOT
 
 SPECS = {spec.step_type: spec for spec in DEFINITION.specs}
-STEP_FOLDERS = ("validate", "features", "ingest", "split", "train", "evaluate", "predict")
+STEP_FOLDERS = ("validate", "features", "ingest", "split", "train", "evaluate", "predict", "baseline")
 
 
-def test_the_seven_step_types() -> None:
+def test_the_eight_step_types() -> None:
     assert set(SPECS) == {f"Adherence{s.capitalize()}" for s in STEP_FOLDERS}
     assert SPECS["AdherenceTrain"].job_type is JobType.TRAINING
     assert all(s.job_type is JobType.PROCESSING for t, s in SPECS.items() if t != "AdherenceTrain")
@@ -60,13 +60,15 @@ def test_entry_points_expose_run() -> None:
 def test_published_artefacts_name_real_outputs() -> None:
     for name, artefact in DEFINITION.publish.items():
         assert artefact.output in {o.logical_name for o in SPECS[artefact.step_type].outputs}, name
-    required = {"metrics.json", "splits.csv", "test_predictions.csv", "model", "rejects.csv", "quality_gate.json"}
+    required = {"metrics.json", "splits.csv", "test_predictions.csv", "model", "rejects.csv", "quality_gate.json",
+                "baseline", "bias_report.json"}  # fmt: skip
     assert required <= set(DEFINITION.publish)
 
 
 def test_published_files_exist_after_a_run(pipeline) -> None:
     keys = {"AdherenceValidate": "validate", "AdherenceSplit": "split", "AdherenceTrain": "train",
-            "AdherenceEvaluate": "evaluate", "AdherencePredict": "predict", "AdherenceIngest": "ingest"}  # fmt: skip
+            "AdherenceEvaluate": "evaluate", "AdherencePredict": "predict", "AdherenceIngest": "ingest",
+            "AdherenceBaseline": "baseline"}  # fmt: skip
     for name, artefact in DEFINITION.publish.items():
         ctx = pipeline.contexts[keys[artefact.step_type]]
         folder = ctx.model_dir if artefact.output == "model" else ctx.output_dir(artefact.output)

@@ -50,10 +50,11 @@ os.environ.update(
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import boto3  # noqa: E402
+from sagemaker.drift_check_baselines import DriftCheckBaselines  # noqa: E402
 from sagemaker.estimator import Estimator  # noqa: E402
 from sagemaker.inputs import TrainingInput  # noqa: E402
 from sagemaker.model import Model  # noqa: E402
-from sagemaker.model_metrics import MetricsSource, ModelMetrics  # noqa: E402
+from sagemaker.model_metrics import FileSource, MetricsSource, ModelMetrics  # noqa: E402
 from sagemaker.network import NetworkConfig  # noqa: E402
 from sagemaker.processing import ProcessingInput, ProcessingOutput, Processor  # noqa: E402
 from sagemaker.workflow.condition_step import ConditionStep  # noqa: E402
@@ -246,12 +247,34 @@ def main() -> None:
         )  # fmt: skip
 
     metric = JsonGet(step_name=gate.report_step, property_file=report, json_path=gate.metric)
-    model_metrics = ModelMetrics(
-        model_statistics=MetricsSource(
-            content_type="application/json",
-            s3_uri=Join(on="/", values=[source_of(gate.report_step, gate.report_output), gate.report_file]),
-        )
+    statistics = MetricsSource(
+        content_type="application/json",
+        s3_uri=Join(on="/", values=[source_of(gate.report_step, gate.report_output), gate.report_file]),
     )
+    model_metrics = ModelMetrics(model_statistics=statistics)
+    drift_check_baselines = None
+    if gate.baselines is not None:
+        spec = gate.baselines
+        root = source_of(spec.step, spec.output)
+
+        def baseline(*parts: str) -> MetricsSource:
+            return MetricsSource(content_type="application/json", s3_uri=Join(on="/", values=[root, *parts]))
+
+        model_metrics = ModelMetrics(
+            model_statistics=statistics,
+            model_constraints=baseline(spec.model_quality, "constraints.json"),
+            model_data_statistics=baseline(spec.data_quality, "statistics.json"),
+            model_data_constraints=baseline(spec.data_quality, "constraints.json"),
+        )
+        drift_check_baselines = DriftCheckBaselines(
+            model_statistics=baseline(spec.model_quality, "statistics.json"),
+            model_constraints=baseline(spec.model_quality, "constraints.json"),
+            model_data_statistics=baseline(spec.data_quality, "statistics.json"),
+            model_data_constraints=baseline(spec.data_quality, "constraints.json"),
+            bias_config_file=FileSource(
+                content_type="application/json", s3_uri=Join(on="/", values=[root, spec.bias_config])
+            ),
+        )
     description = f"{PLAN.name} model registered by pipeline {TARGET.pipeline_name}"
     model_data = source_of(gate.model_step, gate.model_output)
     if gate.model_step in ESTIMATORS:
@@ -261,7 +284,7 @@ def main() -> None:
             transform_instances=list(TARGET.transform_instance_types),
             model_package_group_name=TARGET.model_package_group, approval_status="PendingManualApproval",
             estimator=ESTIMATORS[gate.model_step], image_uri=TARGET.image_uri, model_data=model_data,
-            model_metrics=model_metrics, description=description,
+            model_metrics=model_metrics, drift_check_baselines=drift_check_baselines, description=description,
         )  # fmt: skip
     else:  # the model is a processing job's output: no estimator, so a Model registered through a ModelStep
         model = Model(

@@ -16,6 +16,7 @@ def test_adherence_plan_order_and_wiring() -> None:
         "AdherenceIngest",
         "AdherenceSplit",
         "AdherenceTrain",
+        "AdherenceBaseline",
         "AdherenceEvaluate",
         "AdherencePredict",
     )
@@ -28,3 +29,9 @@ def test_adherence_plan_order_and_wiring() -> None:
         assert plan.step(sink).inputs["model"] == StepOutputRef("AdherenceTrain", "model")
         assert plan.step(sink).inputs["test"] == StepOutputRef("AdherenceSplit", "test")
     assert plan.step("AdherenceIngest").inputs == {"features": StepOutputRef("AdherenceFeatures", "features")}
+    assert plan.step("AdherenceBaseline").inputs == {
+        "validated": StepOutputRef("AdherenceValidate", "validated"),
+        "splits": StepOutputRef("AdherenceSplit", "splits"),
+        "model": StepOutputRef("AdherenceTrain", "model"),
+        "validation": StepOutputRef("AdherenceSplit", "validation"),
+    }

@@ -42,7 +42,7 @@ def _steps(definition: dict) -> dict[str, dict]:
 def test_one_step_per_plan_step_plus_gate_fail_and_register_in_dependency_order(definition) -> None:
     names = [step["Name"] for step in walk_steps(definition)]
     assert names == [*PLAN.order, GATE_STEP, "Adherence-RegisterModel", FAIL_STEP]
-    assert len(names) == len(PLAN.steps) + 3 == 10
+    assert len(names) == len(PLAN.steps) + 3 == 11
     assert definition["Version"] == "2020-12-01"
     seen: set[str] = set()
     for step in walk_steps(definition):
@@ -190,6 +190,26 @@ def test_the_gate_reads_the_report_and_fails_with_the_metric_in_its_message(defi
     assert metrics["S3Uri"]["Std:Join"]["Values"][-1] == "metrics.json"
     container = register["InferenceSpecification"]["Containers"][0]
     assert container["ModelDataUrl"] == {"Get": "Steps.AdherenceTrain.ModelArtifacts.S3ModelArtifacts"}
+
+
+def test_the_registered_package_carries_the_baseline_steps_drift_check_baselines(definition) -> None:
+    register = _steps(definition)["Adherence-RegisterModel"]["Arguments"]
+    baseline_root = {"Get": "Steps.AdherenceBaseline.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"}
+
+    def where(source: dict) -> list:
+        assert source["ContentType"] == "application/json"
+        values = source["S3Uri"]["Std:Join"]["Values"]
+        assert values[0] == baseline_root
+        return values[1:]
+
+    drift = register["DriftCheckBaselines"]
+    assert where(drift["ModelDataQuality"]["Statistics"]) == ["data_quality", "statistics.json"]
+    assert where(drift["ModelDataQuality"]["Constraints"]) == ["data_quality", "constraints.json"]
+    assert where(drift["ModelQuality"]["Statistics"]) == ["model_quality", "statistics.json"]
+    assert where(drift["ModelQuality"]["Constraints"]) == ["model_quality", "constraints.json"]
+    assert where(drift["Bias"]["ConfigFile"]) == ["bias/analysis_config.json"]
+    assert register["ModelMetrics"]["ModelDataQuality"] == drift["ModelDataQuality"]
+    assert where(register["ModelMetrics"]["ModelQuality"]["Constraints"]) == ["model_quality", "constraints.json"]
 
 
 def test_container_parameters_parse_back_to_the_plan_with_runtime_values_spliced_in(definition) -> None:

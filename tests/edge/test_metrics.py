@@ -50,6 +50,9 @@ def test_cloudwatch_messages_follow_the_component_format() -> None:
     names = [m["request"]["metricData"]["metricName"] for m in messages]
     assert names[:6] == ["Requests", "Errors", "OutOfScopeRate", "LatencyP50", "LatencyP95", "LatencyP99"]
     assert names.count("Confidence") == 10
+    assert names[-1] == "MeanConfidence" and messages[-1]["request"]["metricData"]["value"] == 0.8
+    idle = cloudwatch_messages(Metrics(Clock()).flush(), namespace="MlopsEdge/Intent", thing="dev-device-1")
+    assert "MeanConfidence" not in [m["request"]["metricData"]["metricName"] for m in idle]
     for message in messages:
         request = message["request"]
         assert set(request) == {"namespace", "metricData"} and request["namespace"] == "MlopsEdge/Intent"

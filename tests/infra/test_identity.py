@@ -100,7 +100,7 @@ def test_sagemaker_role_is_assumed_by_sagemaker_of_this_account_only(identity):
         ("MlEngineerRole", "sagemaker:CreateEndpoint", "allow"),
         ("MlEngineerRole", "sagemaker:CreateMonitoringSchedule", "allow"),
         ("MlEngineerRole", "cloudwatch:PutMetricAlarm", "allow"),
-        ("MlEngineerRole", "s3:PutObject", "implicit-deny"),
+        # MlEngineerRole s3:PutObject: only under monitoring/ (test_s3_writes_of_the_deployers_are_these_prefixes)
         ("SageMakerExecutionRole", "sagemaker:CreateModelPackage", "allow"),
         ("SageMakerExecutionRole", "sagemaker:UpdateModelPackage", "implicit-deny"),
         ("SageMakerExecutionRole", "s3:PutObject", "allow"),
@@ -133,16 +133,26 @@ def test_boundary_scopes_s3_to_the_stage_buckets(boundary_statements):
         assert "mlops-dev-" in json.dumps(resource)
 
 
-def test_deployer_role_writes_only_edge_model_zips(identity):
-    """The one write the Lambda role has in S3: the edge deployer's model zips under models/ of the edge bucket."""
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        # the edge deployer's model zips; the live version's drift-check baselines (Monitoring stack)
+        ("LambdaExecutionRole", {("EdgeDeploymentsBucket", "/models/*"), ("ModelArtifactsBucket", "/monitoring/*")}),
+        # mlops deploy rollback runs the deployer's code: it republishes the baselines, nothing else
+        ("MlEngineerRole", {("ModelArtifactsBucket", "/monitoring/*")}),
+    ],
+)
+def test_s3_writes_of_the_deployers_are_these_prefixes(identity, role: str, allowed: set) -> None:
+    """The only S3 writes the deployer roles have, by bucket and key prefix."""
     template = identity.to_json()
-    statements = role_statements(template, _role_id(template, "LambdaExecutionRole"))
+    statements = role_statements(template, _role_id(template, role))
     writes = [s for s in statements if any(a.startswith("s3:Put") for a in s["Action"])]
-    assert writes
+    found = set()
     for statement in writes:
-        (resource,) = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        assert "EdgeDeploymentsBucket" in json.dumps(resource)
-        assert resource["Fn::Join"][1][-1] == "/models/*"
+        for resource in statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]:
+            bucket = next(b for b in ("EdgeDeploymentsBucket", "ModelArtifactsBucket") if b in json.dumps(resource))
+            found.add((bucket, resource["Fn::Join"][1][-1]))
+    assert found == allowed
 
 
 def test_deployer_role_deploys_only_to_the_stage_thing_group(identity):

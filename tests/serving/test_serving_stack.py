@@ -29,6 +29,7 @@ def _deployer_settings(synthesized, stage: str) -> DeployerSettings:
     _, fn = _one(synthesized.template(stage, "serving").to_json(), "AWS::Lambda::Function")
     placeholders = {
         "CAPTURE_S3_URI": "s3://bucket/data-capture",
+        "MONITORING_S3_URI": "s3://bucket/monitoring",
         "EDGE_BUCKET": "edge-bucket",
         "EDGE_THING_GROUP_ARN": "arn:aws:iot:r:1:thinggroup/placeholder",
     }

@@ -1,0 +1,1 @@
+"""Baseline step: drift and model-quality baselines of a trained adherence model."""
