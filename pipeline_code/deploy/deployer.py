@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -71,19 +71,22 @@ class Deployer:
         self.s3 = s3
 
     # events
-    def handle_event(self, event: Any) -> Outcome:
-        """An EventBridge model package state change: deploy it if it is an Approved package of a known group."""
+    def handle_event(self, event: Any, *, project: bool = False) -> Outcome:
+        """An EventBridge model package state change: deploy it if it is an Approved package of a known group
+        (``project``: delivered by a SageMaker project's rule, the group is a project's ``<prefix>-<name>``)."""
         try:
-            ref = d.parse_event(event)
+            ref = replace(d.parse_event(event), project=project)
         except d.MalformedEvent as exc:
             return log_decision(Outcome("rejected", f"malformed event: {exc}"), level=logging.ERROR)
         reason = d.skip_reason(ref, self.settings)
         if reason is not None:
             return log_decision(Outcome("skipped", reason, package_arn=ref.arn, version=ref.version))
-        return self.deploy_package(ref.arn)
+        return self.deploy_package(ref.arn, project=project)
 
     # deploy
-    def deploy_package(self, package_arn: str, *, force: bool = False, why: str = "approved") -> Outcome:
+    def deploy_package(
+        self, package_arn: str, *, force: bool = False, why: str = "approved", project: bool = False
+    ) -> Outcome:
         """Make ``package_arn`` the live version of its model's endpoint (idempotent).
 
         The registry, not the event, decides: the package must exist, be Approved now and belong to a known group.
@@ -99,12 +102,13 @@ class Deployer:
             if _not_found(exc):
                 return log_decision(Outcome("skipped", "package is not in the registry", package_arn=package_arn))
             raise
-        ref = d.PackageRef(ref.arn, ref.group, ref.version, package.get("ModelApprovalStatus", ""))
-        endpoint = self.settings.endpoint_name(ref.model)
-        base: dict[str, Any] = {"package_arn": ref.arn, "endpoint": endpoint, "version": ref.version}
+        ref = d.PackageRef(ref.arn, ref.group, ref.version, package.get("ModelApprovalStatus", ""), project)
         reason = d.skip_reason(ref, self.settings)
         if reason is not None:
-            return log_decision(Outcome("skipped", reason, **base))
+            return log_decision(Outcome("skipped", reason, package_arn=ref.arn, version=ref.version))
+        model = ref.model(self.settings)
+        endpoint = self.settings.endpoint_name(model)
+        base: dict[str, Any] = {"package_arn": ref.arn, "endpoint": endpoint, "version": ref.version}
         containers = package.get("InferenceSpecification", {}).get("Containers") or []
         if not containers or not containers[0].get("Image") or not containers[0].get("ModelDataUrl"):
             return log_decision(Outcome("skipped", "package has no inference container with a model artefact", **base))
@@ -138,7 +142,7 @@ class Deployer:
             self.sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config_name, Tags=d.tags(ref))
             return log_decision(Outcome("created", f"{why}: replaced a failed endpoint", **base))
         request: dict[str, Any] = {"EndpointName": endpoint, "EndpointConfigName": config_name}
-        guardrails = d.deployment_config(self.settings, ref.model)
+        guardrails = d.deployment_config(self.settings, model)
         if guardrails is not None:
             request["DeploymentConfig"] = guardrails
         self.sm.update_endpoint(**request)
