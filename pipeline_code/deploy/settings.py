@@ -97,7 +97,7 @@ class DeployerSettings:
         model = group[len(head) :]
         if model in self.groups:
             return None if project else model  # a project never deploys the platform's own models
-        if project and PROJECT_NAME.fullmatch(model):
+        if project and len(model) <= 32 and PROJECT_NAME.fullmatch(model):
             return model
         return None
 
