@@ -88,16 +88,15 @@ class DeployerSettings:
         ``<prefix>-<model>`` for the platform's own models (``groups``); with ``project``, ``<prefix>-<project
         name>``, a group that a SageMaker project of this stage made (stacks/projects.py; the project's own rule
         says so): the project's name is its model's name, so its endpoint is ``<prefix>-<project name>`` too.
-        Compared in lowercase, as SageMaker spells ARNs.
+        Compared in lowercase, as SageMaker spells ARNs; a project's name is returned as the group spells it.
         """
         head = f"{self.prefix}-"
-        group = group.lower()
-        if not group.startswith(head):
+        if not group.lower().startswith(head):
             return None
-        model = group[len(head) :]
-        if model in self.groups:
-            return None if project else model  # a project never deploys the platform's own models
-        if project and len(model) <= 32 and PROJECT_NAME.fullmatch(model):
+        model = group[len(head) :]  # a project's name as given (its thing group is named with it, case and all)
+        if model.lower() in self.groups:
+            return None if project else model.lower()  # a project never deploys the platform's own models
+        if project and len(model) <= 32 and PROJECT_NAME.fullmatch(model.lower()):
             return model
         return None
 

@@ -104,7 +104,11 @@ def test_a_project_name_in_capitals_matches_its_lowercase_arn():
     raw["detail"]["ModelPackageGroupName"] = f"{PREFIX}-Churn-Model"
     ref = d.parse_event(raw)
     assert ref.group == PROJECT_GROUP
-    assert SERVERLESS_SETTINGS.model_of(f"{PREFIX}-Churn-Model", project=True) == "churn-model"
+    assert SERVERLESS_SETTINGS.model_of(f"{PREFIX}-Churn-Model", project=True) == "Churn-Model"
+    assert SERVERLESS_SETTINGS.model_of(f"{PREFIX}-ADHERENCE", project=True) is None
+    # an edge project's thing group is named by CloudFormation from the name as given: the target keeps its case
+    target = edge_target(EDGE_SETTINGS, f"{PREFIX}-Kiosk", project=True)
+    assert target is not None and target.thing_group_arn.endswith(":thinggroup/mlops-dev-project-Kiosk-devices")
 
 
 @given(PROJECT_NAMES)
