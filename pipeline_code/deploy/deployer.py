@@ -150,21 +150,22 @@ class Deployer:
             Outcome("updated", f"{why}: version {live} -> {ref.version}", **base, extra={"previous_version": live})
         )
 
-    def deploy_latest(self, model: str) -> Outcome:
-        """Deploy the newest Approved version of ``model`` (an empty registry: nothing, and it says so)."""
+    def deploy_latest(self, model: str, *, project: bool = False) -> Outcome:
+        """Deploy the newest Approved version of ``model`` (an empty registry: nothing, and it says so);
+        ``project``: ``model`` is a SageMaker project's name."""
         approved = self.approved_versions(model)
         if not approved:
             return log_decision(
                 Outcome("skipped", f"registry {self.settings.group_name(model)} has no approved version")
             )
-        return self.deploy_package(approved[max(approved)], why="latest approved")
+        return self.deploy_package(approved[max(approved)], why="latest approved", project=project)
 
-    def rollback(self, model: str, *, to_version: int | None = None) -> Outcome:
-        """Redeploy the previous approved version (or ``to_version``) of ``model``: no retraining."""
-        if model not in self.settings.groups:
-            return log_decision(
-                Outcome("rejected", f"unknown model {model!r} (known: {', '.join(self.settings.groups)})")
-            )
+    def rollback(self, model: str, *, to_version: int | None = None, project: bool = False) -> Outcome:
+        """Redeploy the previous approved version (or ``to_version``) of ``model``: no retraining; ``project``:
+        ``model`` is a SageMaker project's name (its endpoint ``<prefix>-<project name>``)."""
+        if self.settings.model_of(self.settings.group_name(model), project=project) != model:
+            known = f"{', '.join(self.settings.groups)}" if not project else "a SageMaker project's name"
+            return log_decision(Outcome("rejected", f"unknown model {model!r} (known: {known})"))
         endpoint = self.settings.endpoint_name(model)
         current = self._describe_endpoint(endpoint)
         live = d.version_of(self.settings.group_name(model), current.get("EndpointConfigName")) if current else None
@@ -173,7 +174,7 @@ class Deployer:
             target = d.rollback_target(approved, live, to_version)
         except d.NoTarget as exc:
             return log_decision(Outcome("skipped", f"rollback: {exc}", endpoint=endpoint, version=live))
-        return self.deploy_package(approved[target], force=True, why=f"rollback from version {live}")
+        return self.deploy_package(approved[target], force=True, why=f"rollback from version {live}", project=project)
 
     def batch_transform(
         self, model: str, version: int, *, input_uri: str, output_uri: str, suffix: str, **resources: Any

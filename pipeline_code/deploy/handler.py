@@ -7,7 +7,8 @@ devices rule (approvals of the stage's edge model: a Greengrass model component 
 of the project's group ``<prefix>-<project name>``: ``{"target": "project", "event": {...}}`` (tabular: its own
 endpoint ``<prefix>-<project name>``) or ``{"target": "edge", "project": true, "event": {...}}`` (edge intent: its
 own model component and thing group); or a direct invocation ``{"action": "rollback", "model": "adherence",
-"to_version": 3}`` / ``{"action": "deploy-latest", "model": "adherence"}`` by an ML engineer.
+"to_version": 3}`` / ``{"action": "deploy-latest", "model": "adherence"}`` by an ML engineer (with
+``"project": true``, ``model`` names a SageMaker project: its endpoint ``<prefix>-<project name>``).
 """
 
 from __future__ import annotations
@@ -109,12 +110,13 @@ def dispatch(deployer: Deployer, event: Any, *, greengrass: Any = None) -> Outco
                 Outcome("rejected", "invocation needs 'model' (string), optional 'to_version' (int)"),
                 level=logging.ERROR,
             )
+        project = event.get("project") is True  # ``model`` names a SageMaker project of the stage
         if action == "rollback":
-            return deployer.rollback(model, to_version=to_version)
+            return deployer.rollback(model, to_version=to_version, project=project)
         if action == "deploy-latest":
-            if model not in deployer.settings.groups:
+            if deployer.settings.model_of(deployer.settings.group_name(model), project=project) != model:
                 return log_decision(Outcome("rejected", f"unknown model {model!r}"), level=logging.ERROR)
-            return deployer.deploy_latest(model)
+            return deployer.deploy_latest(model, project=project)
         return log_decision(Outcome("rejected", f"unknown action {action!r}"), level=logging.ERROR)
     return deployer.handle_event(event)
 

@@ -234,3 +234,18 @@ def test_an_edge_projects_rule_with_a_foreign_group_touches_nothing(group):
     with Stubber(s3), Stubber(gg):  # no responses: any AWS call fails the test
         outcome = dispatch(Deployer(EDGE_SETTINGS, sagemaker=sm, s3=s3), project_edge_event(group), greengrass=gg)
     assert outcome.action == "skipped" and "is not 'mlops-dev-intent'" in outcome.reason
+
+
+def test_an_ml_engineer_rolls_a_project_endpoint_back_and_forward(registry: Registry, deployer, sm):
+    registry.group(PROJECT_GROUP)
+    for version in (1, 2):
+        registry.package(PROJECT_GROUP)
+        dispatch(deployer, wrapped(PROJECT_GROUP, version))
+    back = dispatch(deployer, {"action": "rollback", "model": "churn-model", "project": True})
+    assert (back.action, back.version, back.endpoint) == ("updated", 1, PROJECT_GROUP)
+    assert sm.describe_endpoint(EndpointName=PROJECT_GROUP)["EndpointConfigName"] == f"{PROJECT_GROUP}-v1"
+    latest = dispatch(deployer, {"action": "deploy-latest", "model": "churn-model", "project": True})
+    assert (latest.action, latest.version) == ("updated", 2)
+    # without "project" the name is no model of the stage; with it, the platform's models are not a project's
+    assert dispatch(deployer, {"action": "rollback", "model": "churn-model"}).action == "rejected"
+    assert dispatch(deployer, {"action": "deploy-latest", "model": "adherence", "project": True}).action == "rejected"
