@@ -6,7 +6,13 @@ cdk-nag packs as every stack of the stage) and tagged ``sagemaker:studio-visibil
 - *tabular model project*: the adherence pipeline's shape (``pipeline_code.adherence.specs``), its own model
   package group, raw-data prefix and retraining triggers (new data under its prefix; the stage's schedule if any);
 - *edge intent model project*: the intent pipeline (``pipeline_code.intent.specs``) and its own model package group;
-  its train/valid/test files under its own prefix.
+  its train/valid/test files under its own prefix; its own thing group ``<prefix>-project-<name>-devices``.
+
+Deployer wiring: each product has its own approvals rule ``<prefix>-<name>-approved`` for its own group, targeting
+the stage's deployer by its fixed name (``naming.deployer_function_name``; the Serving stack lets rules of that name
+pattern invoke it and use its dead-letter queue) with the event wrapped so the deployer knows the project's kind:
+tabular -> the project's endpoint ``<prefix>-<name>``; edge intent -> the project's own model component
+``<prefix>.project.<name>.IntentModel`` on its own thing group (``pipeline_code.deploy.handler``).
 
 A launched project names everything from the ``SageMakerProjectName`` and ``SageMakerProjectId`` parameters that
 SageMaker passes: ``<prefix>-<project name>`` for the pipeline, the model package group and the triggers, and
@@ -180,7 +186,8 @@ def _jobs(settings: StageSettings, training_instance_type: str) -> PipelineJobs:
 
 class TabularModelProject(ProjectProduct):
     """Creates the project's model package group, its adherence-shaped pipeline (ingesting into the stage's
-    adherence feature group) and its retraining triggers on ``projects/<name>-<id>/`` of the raw-data bucket."""
+    adherence feature group), its retraining triggers on ``projects/<name>-<id>/`` of the raw-data bucket and
+    ``self.approvals`` (its approved versions -> the deployer -> its endpoint ``<prefix>-<name>``)."""
 
     def __init__(
         self,
@@ -245,7 +252,9 @@ class TabularModelProject(ProjectProduct):
 class EdgeIntentModelProject(ProjectProduct):
     """Creates the project's model package group and its intent pipeline, whose train/valid/test CSV parameters
     default to ``projects/<name>-<id>/<split>.csv`` of the raw-data bucket. Started by hand once the three files are
-    there (as the platform's intent pipeline: three uploads are not three reasons to train)."""
+    there (as the platform's intent pipeline: three uploads are not three reasons to train). Also ``self.thing_group``
+    (the project's devices) and ``self.approvals`` (its approved versions -> the deployer's edge side -> its own model
+    component on that thing group)."""
 
     def __init__(
         self,
