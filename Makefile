@@ -17,7 +17,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # PYTHONDONTWRITEBYTECODE set, every process re-compiled aws_cdk, pandas & co. from source (~2.4 s CPU each).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help setup synth test lint typecheck pytest cfn-lint demo bench deploy sandbox-deploy sandbox-destroy clean
+.PHONY: help setup synth test lint typecheck pytest cfn-lint demo bench deploy synth-delivery deploy-delivery sandbox-deploy sandbox-destroy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -68,6 +68,15 @@ bench-intent: setup ## intent model: full training on CLINC150 and BANKING77, ev
 
 deploy: setup ## deploy one stage to the account of your AWS credentials: make deploy STAGE=dev
 	$(CDK) deploy -c stages=$(STAGE) '$(shell echo $(STAGE) | sed 's/./\U&/')/*' --require-approval broadening
+
+synth-delivery: setup ## synth every stage and the Delivery pipeline (opt-in: 15 more suppressions, see README "Delivery")
+	rm -rf cdk.out
+	$(CDK) synth --quiet --no-notices -c stages=$(STAGES) -c delivery=true
+	$(PY) -m scripts.platform_report --cdk-out cdk.out
+
+deploy-delivery: synth-delivery ## deploy the Delivery pipeline once to the tooling account (refused with the example connection)
+	$(PY) -c 'import app; raise SystemExit(app.delivery_deploy_check())'
+	$(CDK) deploy Delivery --app cdk.out --require-approval broadening
 
 sandbox-deploy: setup ## deploy your personal sandbox: make sandbox-deploy OWNER=alice
 	$(CDK) deploy -c stages=sandbox -c owner=$(OWNER) 'Sandbox-*/*' --require-approval never

@@ -24,47 +24,55 @@ def rule_family(rule_id: str) -> str:
     return rule_id
 
 
+def _stack_rows(
+    directory: Path, manifest: dict[str, Any], rows: list[dict[str, Any]], suppressions: dict[tuple[str, str, str], str]
+) -> None:
+    for stack in manifest["artifacts"].values():
+        if stack["type"] != "aws:cloudformation:stack":
+            continue
+        template = json.loads((directory / stack["properties"]["templateFile"]).read_text())
+        resources = {lid: r for lid, r in template.get("Resources", {}).items() if r["Type"] != "AWS::CDK::Metadata"}
+        stage, _, name = stack["displayName"].rpartition("/")
+        rows.append(
+            {
+                "stage": stage or "(app)",
+                "stack": name,
+                "region": stack["environment"].rsplit("/", 1)[-1],
+                "resources": len(resources),
+                "types": Counter(r["Type"] for r in resources.values()),
+            }
+        )
+        for lid, resource in resources.items():
+            for entry in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", []):
+                suppressions.setdefault((name, lid, rule_family(entry["id"])), entry["reason"])
+
+
 def assembly_summary(cdk_out: Path) -> tuple[list[dict[str, Any]], dict[tuple[str, str, str], str]]:
-    """Per stack: stage, name, region, resource count; and the distinct suppressions (stage copies counted once)."""
+    """Per stack: stage, name, region, resource count; and the distinct suppressions (stage copies counted once).
+
+    App-level stacks (the Delivery pipeline and its cross-region support stacks) are listed under ``(app)``; the
+    stages the pipeline deploys under ``Delivery/<Stage>``.
+    """
     manifest = json.loads((cdk_out / "manifest.json").read_text())
     rows: list[dict[str, Any]] = []
     suppressions: dict[tuple[str, str, str], str] = {}
+    _stack_rows(cdk_out, manifest, rows, suppressions)
     for artifact in manifest["artifacts"].values():
         if artifact["type"] != "cdk:cloud-assembly":
             continue
         stage_dir = cdk_out / artifact["properties"]["directoryName"]
-        stage_manifest = json.loads((stage_dir / "manifest.json").read_text())
-        for stack in stage_manifest["artifacts"].values():
-            if stack["type"] != "aws:cloudformation:stack":
-                continue
-            template = json.loads((stage_dir / stack["properties"]["templateFile"]).read_text())
-            resources = {
-                lid: r for lid, r in template.get("Resources", {}).items() if r["Type"] != "AWS::CDK::Metadata"
-            }
-            stage, _, name = stack["displayName"].partition("/")
-            rows.append(
-                {
-                    "stage": stage,
-                    "stack": name,
-                    "region": stack["environment"].rsplit("/", 1)[-1],
-                    "resources": len(resources),
-                    "types": Counter(r["Type"] for r in resources.values()),
-                }
-            )
-            for lid, resource in resources.items():
-                for entry in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", []):
-                    suppressions.setdefault((name, lid, rule_family(entry["id"])), entry["reason"])
+        _stack_rows(stage_dir, json.loads((stage_dir / "manifest.json").read_text()), rows, suppressions)
     return rows, suppressions
 
 
 def print_assembly(cdk_out: Path) -> None:
     rows, suppressions = assembly_summary(cdk_out)
     print(f"\n== Synthesized app ({cdk_out}) ==")
-    print(f"{'stage':<20} {'stack':<16} {'region':<12} {'resources':>9}")
+    print(f"{'stage':<20} {'stack':<42} {'region':<12} {'resources':>9}")
     per_stage: Counter[str] = Counter()
     for row in sorted(rows, key=lambda r: (r["stage"], r["stack"])):
         per_stage[row["stage"]] += row["resources"]
-        print(f"{row['stage']:<20} {row['stack']:<16} {row['region']:<12} {row['resources']:>9}")
+        print(f"{row['stage']:<20} {row['stack']:<42} {row['region']:<12} {row['resources']:>9}")
     for stage, count in sorted(per_stage.items()):
         print(f"  {stage}: {count} resources")
     print(

@@ -250,10 +250,10 @@ class DataFoundationStack(Stack):
                 RegexAppliesTo(regex=r"/^Resource::<[A-Za-z]+Bucket[0-9A-F]{8}\.Arn>\/\*$/g"),
                 RegexAppliesTo(
                     regex=rf"/^Resource::arn:[a-z-]+:s3:::{re.escape(settings.resource_prefix)}-[a-z]+-dr-"
-                    rf"<AWS::AccountId>-{re.escape(replica_region)}\/\*$/g"
+                    rf"(<AWS::AccountId>|[0-9]{{12}})-{re.escape(replica_region)}\/\*$/g"
                 ),
                 RegexAppliesTo(
-                    regex=rf"/^Resource::arn:[a-z-]+:kms:{re.escape(replica_region)}:<AWS::AccountId>:key\/\*$/g"
+                    regex=rf"/^Resource::arn:[a-z-]+:kms:{re.escape(replica_region)}:(<AWS::AccountId>|[0-9]{{12}}):key\/\*$/g"
                 ),
             ],
         )

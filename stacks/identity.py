@@ -369,7 +369,8 @@ class IdentityStack(Stack):
 
         Any other wildcard (an action like ``s3:*``, a resource outside the stage prefix) stays a finding.
         """
-        arn = r"Resource::arn:[a-z-]+:{service}:[a-z0-9-]+:<AWS::AccountId>:"
+        # The account is a token in an account-agnostic stage and a literal in the delivery pipeline's stages.
+        arn = r"Resource::arn:[a-z-]+:{service}:[a-z0-9-]+:(<AWS::AccountId>|[0-9]{{12}}):"
         prefix = re.escape(self._prefix)
         stage_scoped = RegexAppliesTo(
             regex=rf"/^{arn.format(service='(sagemaker|cloudwatch)')}[a-z-]+[/:]{prefix}-\*$/g"

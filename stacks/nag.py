@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Aspects, CfnResource, Stage, cx_api
+from aws_cdk import Aspects, CfnResource, Stack, Stage, cx_api
 from cdk_nag import (
     AwsSolutionsChecks,
     HIPAASecurityChecks,
@@ -39,10 +39,17 @@ S3_SSE_KMS = RuleFamily(
 )
 IAM_WILDCARDS = RuleFamily("IAM wildcard with evidence", ("AwsSolutions-IAM5",))
 LAMBDA_IN_VPC = RuleFamily("Lambda in VPC", ("HIPAA.Security-LambdaInsideVPC", "NIST.800.53.R5-LambdaInsideVPC"))
+# Used only on resources CDK Pipelines generates (the Delivery stack and its cross-region support stack).
+S3_ACCESS_LOGS = RuleFamily(
+    "S3 access logs", ("HIPAA.Security-S3BucketLoggingEnabled", "NIST.800.53.R5-S3BucketLoggingEnabled")
+)
+S3_ACCESS_LOGS_AWS = RuleFamily("S3 access logs (AwsSolutions)", ("AwsSolutions-S1",))
+CODEBUILD_SOURCE_OAUTH = RuleFamily("CodeBuild source OAuth", ("HIPAA.Security-CodeBuildProjectSourceRepoUrl",))
 
 
-def apply_nag_packs(stage: Stage) -> None:
-    """Run AwsSolutions, HIPAA Security and NIST 800-53 R5 on everything inside ``stage``."""
+def apply_nag_packs(stage: Stage | Stack) -> None:
+    """Run AwsSolutions, HIPAA Security and NIST 800-53 R5 on everything inside ``stage`` (or a stack outside any
+    stage, such as the delivery pipeline's; the packs stop at the stages nested in it, which add their own)."""
     for pack in (
         AwsSolutionsChecks(verbose=True),
         HIPAASecurityChecks(verbose=True),

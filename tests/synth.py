@@ -13,10 +13,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aws_cdk import Stack
+from aws_cdk import Stack, Token
 from aws_cdk.assertions import Template
 
 import app as cdk_app
+from stacks.delivery import DeliveryStack
 from stacks.nag import NagFinding, nag_errors, synth_warnings
 from stacks.settings import STAGES, StageSettings
 from stacks.stage import MlopsStage
@@ -28,6 +29,8 @@ class SynthesizedApp:
     stages: dict[str, MlopsStage]
     findings: list[NagFinding]
     warnings: list[NagFinding]
+    # The delivery pipeline (config/delivery.yaml), with its own MlopsStage of each stage it deploys.
+    delivery: DeliveryStack | None = None
     # `python app.py` in another process, started before the in-process synth so the two overlap on two cores;
     # another process means another jsii kernel (another temporary path), which is what a second `cdk synth` sees.
     independent: subprocess.Popen[str] | None = field(default=None, repr=False)
@@ -37,7 +40,8 @@ class SynthesizedApp:
 
     def start_cfn_lint(self) -> None:
         cfn_lint = Path(sys.executable).parent / "cfn-lint"
-        regions = sorted({stack.region for stage in self.stages for stack in self.stacks(stage)})
+        stacks = [stack for stage in self.stages for stack in self.stacks(stage)] + self.delivery_stacks()
+        regions = sorted({stack.region for stack in stacks if not Token.is_unresolved(stack.region)})  # not products
         cmd = [str(cfn_lint), "--regions", *regions, "--format", "parseable", *map(str, self.template_files())]
         self.lint = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -81,21 +85,35 @@ class SynthesizedApp:
 
         return [c for c in self.stages[stage].node.find_all() if isinstance(c, ProductStack)]
 
+    def delivery_stacks(self) -> list[Stack]:
+        """The Delivery stack, its cross-region support stacks, the stacks of the stages inside it and their product
+        templates."""
+        if self.delivery is None:
+            return []
+        support = self.delivery.support_stacks()
+        nested = [child for stage in self.delivery.stages for child in stage.node.children if isinstance(child, Stack)]
+        from aws_cdk.aws_servicecatalog import ProductStack
+
+        products = [c for stage in self.delivery.stages for c in stage.node.find_all() if isinstance(c, ProductStack)]
+        return [self.delivery, *support, *nested, *products]
+
     def all_files(self) -> dict[str, bytes]:
         """Every file of the cloud assembly (templates, manifests, tree, metadata, assets) by relative path."""
         return {str(p.relative_to(self.outdir)): p.read_bytes() for p in sorted(self.outdir.rglob("*")) if p.is_file()}
 
     def template_files(self) -> list[Path]:
-        return sorted(self.outdir.glob("assembly-*/*.template.json"))
+        """The stages' templates and the app-level ones (the Delivery stack and its support stacks)."""
+        return sorted(self.outdir.glob("*.template.json")) + sorted(self.outdir.glob("assembly-*/*.template.json"))
 
     def raw_templates(self) -> dict[str, dict]:
         return {str(p.relative_to(self.outdir)): json.loads(p.read_text()) for p in self.template_files()}
 
 
 def start_app_synth(outdir: Path) -> subprocess.Popen[str]:
-    """``python app.py`` (every stage, the shipped config) into ``outdir``, in the background."""
+    """``python app.py -c delivery=true`` (every stage and the pipeline, the shipped config) into ``outdir``, in the
+    background: the same app as the in-process synth."""
     env = {**os.environ, "CDK_OUTDIR": str(outdir), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-    env.pop("CDK_CONTEXT_JSON", None)
+    env["CDK_CONTEXT_JSON"] = json.dumps({"delivery": "true"})
     return subprocess.Popen(
         [sys.executable, str(Path(cdk_app.__file__))],
         env=env,
@@ -111,10 +129,14 @@ def synth_all(outdir: Path, *, independent_outdir: Path | None = None) -> Synthe
     app = cdk_app.new_app(outdir=str(outdir))
     settings: list[StageSettings] = [cdk_app.load_stage_settings(stage) for stage in STAGES]
     stages = cdk_app.build_app(app, settings)
+    delivery_settings = cdk_app.load_delivery_settings()
+    assert delivery_settings is not None, "config/delivery.yaml ships with the repository"
+    delivery = cdk_app.build_delivery(app, delivery_settings, settings)
     assembly = app.synth()
     return SynthesizedApp(
         outdir=outdir,
         stages={s.settings.stage: s for s in stages},
+        delivery=delivery,
         findings=nag_errors(assembly),
         warnings=synth_warnings(assembly),
         independent=independent,
