@@ -134,8 +134,8 @@ class GuardrailsStack(Stack):
             "'*' only for actions that have no resource-level scope. SageMaker projects (stacks/projects.py): Service "
             "Catalog's stacks (SC-<account>-pp-*), roles and policies under the stage's path (roles created only "
             "with this boundary, only policies of that path attached), SageMaker pipelines, model package groups, "
-            "projects, EventBridge rules and schedules named with the stage prefix, Service Catalog templates by "
-            "their provisioning tag.",
+            "projects, EventBridge rules and schedules named with the stage prefix, IoT thing groups of edge projects "
+            "(<prefix>-project-*), Service Catalog templates by their provisioning tag.",
             applies_to=[
                 f"Resource::arn:<AWS::Partition>:s3:::{bucket_prefix}*",
                 f"Resource::arn:<AWS::Partition>:s3:::{bucket_prefix}*/*",
@@ -210,6 +210,7 @@ def project_resources(settings: StageSettings, *, nag: bool = False) -> dict[str
         "projects": f"{sagemaker}:project/*",
         "rules": f"arn:{partition}:events:{region}:{account}:rule/{prefix}-*",
         "schedules": f"arn:{partition}:scheduler:{region}:{account}:schedule/default/{prefix}-*",
+        "thing_groups": f"arn:{partition}:iot:{region}:{account}:thinggroup/{prefix}-project-*",
     }
 
 
@@ -260,6 +261,11 @@ def project_statements(settings: StageSettings) -> list[iam.PolicyStatement]:
             sid="ProjectTriggers",
             actions=actions.union(actions.PROJECT_RULES, actions.PROJECT_SCHEDULES),
             resources=[arn["rules"], arn["schedules"]],
+        ),
+        iam.PolicyStatement(  # an edge intent project's own devices (its model component comes with the deployer)
+            sid="ProjectThingGroups",
+            actions=actions.union(actions.PROJECT_THING_GROUPS),
+            resources=[arn["thing_groups"]],
         ),
         iam.PolicyStatement(
             sid="SageMakerProjects",

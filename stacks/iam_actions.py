@@ -297,6 +297,15 @@ PROJECT_SCHEDULES = (
     "scheduler:GetSchedule",
     "scheduler:UpdateSchedule",
 )
+PROJECT_THING_GROUPS = (  # an edge intent project's own thing group (<prefix>-project-<name>-devices)
+    "iot:CreateThingGroup",
+    "iot:DeleteThingGroup",
+    "iot:DescribeThingGroup",
+    "iot:ListTagsForResource",
+    "iot:TagResource",
+    "iot:UntagResource",
+    "iot:UpdateThingGroup",
+)
 PROJECT_LAUNCH_BY_RESOURCE_TYPE: dict[str, tuple[str, ...]] = {
     "AWS::SageMaker::ModelPackageGroup": PROJECT_SAGEMAKER,
     "AWS::SageMaker::Pipeline": (*PROJECT_SAGEMAKER, *PROJECT_PASS_ROLE, *PROJECT_TEMPLATE_READ),
@@ -304,6 +313,7 @@ PROJECT_LAUNCH_BY_RESOURCE_TYPE: dict[str, tuple[str, ...]] = {
     "AWS::IAM::ManagedPolicy": (*PROJECT_POLICIES, *PROJECT_ROLE_ATTACH),
     "AWS::Events::Rule": (*PROJECT_RULES, *PROJECT_PASS_ROLE),
     "AWS::Scheduler::Schedule": (*PROJECT_SCHEDULES, *PROJECT_PASS_ROLE),
+    "AWS::IoT::ThingGroup": PROJECT_THING_GROUPS,
 }
 """Every resource type a product template may contain, and the actions CloudFormation needs to create, read, update
 and delete it as the launch role. A type missing here fails the synth (stacks/projects.py)."""
@@ -319,6 +329,10 @@ PROJECT_LAUNCH_NEVER = (
     "iam:AttachUserPolicy",
     "iam:DetachGroupPolicy",
     "iam:DetachUserPolicy",
+    # The thing group handlers' dynamic variants: a project's thing group is a static one (devices are added to it).
+    "iot:CreateDynamicThingGroup",
+    "iot:DeleteDynamicThingGroup",
+    "iot:UpdateDynamicThingGroup",
 )
 # The personas launch projects from Studio or the CLI: SageMaker projects, and Service Catalog as an end user (which
 # products they see is decided by the portfolio's principal associations).

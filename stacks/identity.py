@@ -188,22 +188,27 @@ class IdentityStack(Stack):
         data.edge_deployments_bucket.grant_read(lambda_.grantee, f"{EDGE_MODEL_PREFIX}/*")
         data.edge_deployments_bucket.grant_put(lambda_.grantee, f"{EDGE_MODEL_PREFIX}/*")
         thing_group = naming.edge_thing_group_arn(self, settings)
-        lambda_.allow(
+        # edge intent SageMaker projects (stacks/projects.py): their own thing groups <prefix>-project-<name>-devices
+        project_thing_groups = naming.project_thing_groups_arn(self, settings)
+        lambda_.allow(  # component names are <prefix>.edge.* (the stage's) and <prefix>.project.<name>.* (projects')
             "DescribeStageComponents",
             actions.EDGE_COMPONENTS,
             [
-                self._greengrass(f"components:{self._prefix}-*"),
-                self._greengrass(f"components:{self._prefix}-*:versions:*"),
+                self._greengrass(f"components:{self._prefix}.*"),
+                self._greengrass(f"components:{self._prefix}.*:versions:*"),
             ],
         )
         lambda_.allow(  # deployment IDs are minted by Greengrass: the target is what is scoped
-            "DeployToStageDevices", actions.EDGE_DEPLOY, [self._greengrass("deployments:*"), thing_group]
+            "DeployToStageDevices",
+            actions.EDGE_DEPLOY,
+            [self._greengrass("deployments:*"), thing_group, project_thing_groups],
         )
         lambda_.allow(  # the IoT jobs Greengrass runs a deployment as, on the group's devices
             "RunDeploymentJobs",
             actions.IOT_DEPLOYMENT_JOBS,
             [
                 thing_group,
+                project_thing_groups,
                 self.format_arn(service="iot", resource="job", resource_name="*"),
                 self.format_arn(service="iot", resource="thing", resource_name="*"),
             ],
@@ -380,9 +385,11 @@ class IdentityStack(Stack):
         sagemaker_logs = RegexAppliesTo(regex=rf"/^{arn.format(service='logs')}log-group:\/aws\/sagemaker\/\*$/g")
         lambda_logs = RegexAppliesTo(regex=rf"/^{arn.format(service='logs')}log-group:\/aws\/lambda\/{prefix}-\*$/g")
         greengrass = RegexAppliesTo(
-            regex=rf"/^{arn.format(service='greengrass')}(components:{prefix}-\*(:versions:\*)?|deployments:\*)$/g"
+            regex=rf"/^{arn.format(service='greengrass')}(components:{prefix}\.\*(:versions:\*)?|deployments:\*)$/g"
         )
-        iot_jobs = RegexAppliesTo(regex=rf"/^{arn.format(service='iot')}(job|thing)\/\*$/g")
+        iot_jobs = RegexAppliesTo(
+            regex=rf"/^{arn.format(service='iot')}((job|thing)\/\*|thinggroup\/{prefix}-project-\*)$/g"
+        )
         edge_models = RegexAppliesTo(regex=r"/^Resource::<[A-Za-z]+Bucket[0-9A-F]{8}\.Arn>\/models\/\*$/g")
         live_baselines = RegexAppliesTo(regex=r"/^Resource::<ModelArtifactsBucket[0-9A-F]{8}\.Arn>\/monitoring\/\*$/g")
         studio = RegexAppliesTo(  # only with studio.enabled: the domain's ID is minted by SageMaker
@@ -405,7 +412,8 @@ class IdentityStack(Stack):
                 "X-Ray tracing, ListModelPackages, ListEndpointConfigs, CreateComponentVersion and "
                 "ListDeployments have no resource scope. Edge side: writes model zips under models/ of the "
                 "edge-deployments bucket, describes components named with the stage prefix, revises the stage's "
-                "thing-group deployment (deployment IDs are minted by Greengrass) and manages the IoT jobs and "
+                "thing-group deployment and those of the edge intent projects' thing groups "
+                "(<prefix>-project-*; deployment IDs are minted by Greengrass) and manages the IoT jobs and "
                 "device shadows Greengrass runs it through (job IDs and device names are not the platform's). "
                 "Monitoring: copies the live version's drift-check baselines under monitoring/ of the "
                 "model-artefacts bucket.",

@@ -85,3 +85,20 @@ def edge_thing_group_arn(scope: Construct, settings: StageSettings) -> str:
     return Stack.of(scope).format_arn(
         service="iot", resource="thinggroup", resource_name=thing_group_name(settings.resource_prefix)
     )
+
+
+def project_thing_groups_arn(scope: Construct, settings: StageSettings) -> str:
+    """Edge intent SageMaker projects' thing groups (``recipe.project_thing_group_name``): ``<prefix>-project-*``."""
+    return Stack.of(scope).format_arn(
+        service="iot", resource="thinggroup", resource_name=f"{settings.resource_prefix}-project-*"
+    )
+
+
+PROJECT_APPROVALS_SUFFIX = "-approved"  # a SageMaker project's rule: <prefix>-<project name>-approved
+
+
+def project_approvals_rules_arn(scope: Construct, settings: StageSettings) -> str:
+    """Every SageMaker project's approvals rule (stacks/projects.py), which targets the deployer by its name."""
+    return Stack.of(scope).format_arn(
+        service="events", resource="rule", resource_name=f"{settings.resource_prefix}-*{PROJECT_APPROVALS_SUFFIX}"
+    )

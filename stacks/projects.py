@@ -6,7 +6,13 @@ cdk-nag packs as every stack of the stage) and tagged ``sagemaker:studio-visibil
 - *tabular model project*: the adherence pipeline's shape (``pipeline_code.adherence.specs``), its own model
   package group, raw-data prefix and retraining triggers (new data under its prefix; the stage's schedule if any);
 - *edge intent model project*: the intent pipeline (``pipeline_code.intent.specs``) and its own model package group;
-  its train/valid/test files under its own prefix.
+  its train/valid/test files under its own prefix; its own thing group ``<prefix>-project-<name>-devices``.
+
+Deployer wiring: each product has its own approvals rule ``<prefix>-<name>-approved`` for its own group, targeting
+the stage's deployer by its fixed name (``naming.deployer_function_name``; the Serving stack lets rules of that name
+pattern invoke it and use its dead-letter queue) with the event wrapped so the deployer knows the project's kind:
+tabular -> the project's endpoint ``<prefix>-<name>``; edge intent -> the project's own model component
+``<prefix>.project.<name>.IntentModel`` on its own thing group (``pipeline_code.deploy.handler``).
 
 A launched project names everything from the ``SageMakerProjectName`` and ``SageMakerProjectId`` parameters that
 SageMaker passes: ``<prefix>-<project name>`` for the pipeline, the model package group and the triggers, and
@@ -29,8 +35,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnParameter, CfnResource, Fn, Stack, Tags
+from aws_cdk import ArnFormat, CfnParameter, CfnResource, Fn, Stack, Tags
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_iot as iot
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
@@ -42,6 +50,9 @@ from pipeline_code.adherence.specs import DEFINITION as ADHERENCE
 from pipeline_code.adherence.specs import INGEST
 from pipeline_code.dag import assemble
 from pipeline_code.dag.sagemaker import InputFile, JobResources
+from pipeline_code.deploy.decisions import APPROVED, DETAIL_TYPE, SOURCE
+from pipeline_code.deploy.handler import EDGE, PROJECT
+from pipeline_code.edge import recipe as recipes
 from pipeline_code.intent.specs import DEFINITION as INTENT
 from stacks import iam_actions as actions
 from stacks import naming
@@ -60,12 +71,17 @@ PROJECT_ID = "SageMakerProjectId"
 PROJECT_NAME_PATTERN = r"^[a-zA-Z](-*[a-zA-Z0-9])*$"
 PROJECT_ID_PATTERN = r"^p-[a-z0-9]{1,20}$"
 RULE_SUFFIX, SCHEDULE_SUFFIX = "-new-data", "-retrain"
+APPROVALS_SUFFIX = naming.PROJECT_APPROVALS_SUFFIX  # the project's approvals rule -> the stage's deployer
+RULE_RETRIES, RULE_MAX_EVENT_AGE_S = 8, 6 * 3600  # as the Serving stack's own approvals rules
 PRODUCT_VERSION = "v1"
+# What a project's approvals rule sends the deployer (pipeline_code.deploy.handler): the whole event, wrapped.
+TABULAR_TARGET = f'{{"target": "{PROJECT}", "event": <aws.events.event.json>}}'
+EDGE_TARGET = f'{{"target": "{EDGE}", "project": true, "event": <aws.events.event.json>}}'
 
 
 def project_name_max_length(settings: StageSettings) -> int:
     """Longest project name whose derived names fit: EventBridge rule and schedule names (64), groups (63)."""
-    longest_suffix = max(len(RULE_SUFFIX), len(SCHEDULE_SUFFIX))
+    longest_suffix = max(len(RULE_SUFFIX), len(SCHEDULE_SUFFIX), len(APPROVALS_SUFFIX))
     return min(32, 64 - len(settings.resource_prefix) - 1 - longest_suffix)
 
 
@@ -91,6 +107,7 @@ class ProjectProduct(servicecatalog.ProductStack):
             allowed_pattern=PROJECT_ID_PATTERN,
             description="ID of the SageMaker project (SageMaker passes it)",
         )
+        self.name = name.value_as_string
         self.project_name = f"{settings.resource_prefix}-{name.value_as_string}"
         self.data_prefix = f"projects/{name.value_as_string}-{project_id.value_as_string}/"
 
@@ -113,6 +130,45 @@ class ProjectProduct(servicecatalog.ProductStack):
             self, "PipelineArtifactsBucket", imported("PipelineArtifactsBucketName")
         )
 
+    def approvals_rule(self, settings: StageSettings, *, input_template: str, what: str) -> events.CfnRule:
+        """``<prefix>-<name>-approved``: Approved packages of the project's own group -> the stage's deployer (by its
+        fixed name), the event wrapped by ``input_template`` so the deployer knows it is a project's; retried, and
+        kept in the deployer's dead-letter queue (the Serving stack lets these rules, and only them, use both)."""
+        function_arn = Stack.of(self).format_arn(
+            service="lambda",
+            resource="function",
+            resource_name=naming.deployer_function_name(settings),
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        queue_arn = Stack.of(self).format_arn(
+            service="sqs",
+            resource=naming.deployer_dead_letter_queue_name(settings),
+            arn_format=ArnFormat.NO_RESOURCE_NAME,
+        )
+        return events.CfnRule(
+            self,
+            "ApprovedModelPackages",
+            name=f"{self.project_name}{APPROVALS_SUFFIX}",
+            description=f"Approved model packages of the SageMaker project's group -> {what}",
+            event_pattern={
+                "source": [SOURCE],
+                "detail-type": [DETAIL_TYPE],
+                "detail": {"ModelApprovalStatus": [APPROVED], "ModelPackageGroupName": [self.project_name]},
+            },
+            state="ENABLED",
+            targets=[
+                events.CfnRule.TargetProperty(
+                    id="Deployer",
+                    arn=function_arn,
+                    input_transformer=events.CfnRule.InputTransformerProperty(input_template=input_template),
+                    retry_policy=events.CfnRule.RetryPolicyProperty(
+                        maximum_retry_attempts=RULE_RETRIES, maximum_event_age_in_seconds=RULE_MAX_EVENT_AGE_S
+                    ),
+                    dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=queue_arn),
+                )
+            ],
+        )
+
     def resource_types(self) -> set[str]:
         return {c.cfn_resource_type for c in self.node.find_all() if isinstance(c, CfnResource)}
 
@@ -130,7 +186,8 @@ def _jobs(settings: StageSettings, training_instance_type: str) -> PipelineJobs:
 
 class TabularModelProject(ProjectProduct):
     """Creates the project's model package group, its adherence-shaped pipeline (ingesting into the stage's
-    adherence feature group) and its retraining triggers on ``projects/<name>-<id>/`` of the raw-data bucket."""
+    adherence feature group), its retraining triggers on ``projects/<name>-<id>/`` of the raw-data bucket and
+    ``self.approvals`` (its approved versions -> the deployer -> its endpoint ``<prefix>-<name>``)."""
 
     def __init__(
         self,
@@ -185,12 +242,19 @@ class TabularModelProject(ProjectProduct):
         for trigger in (triggers.rule, triggers.schedule):
             if trigger is not None:
                 trigger.node.add_dependency(pipeline.pipeline)
+        # Approved versions go to the project's own endpoint, <prefix>-<project name> (pipeline_code.deploy)
+        self.approvals = self.approvals_rule(
+            settings, input_template=TABULAR_TARGET, what=f"the endpoint {self.project_name}"
+        )
+        self.approvals.node.add_dependency(group)
 
 
 class EdgeIntentModelProject(ProjectProduct):
     """Creates the project's model package group and its intent pipeline, whose train/valid/test CSV parameters
     default to ``projects/<name>-<id>/<split>.csv`` of the raw-data bucket. Started by hand once the three files are
-    there (as the platform's intent pipeline: three uploads are not three reasons to train)."""
+    there (as the platform's intent pipeline: three uploads are not three reasons to train). Also ``self.thing_group``
+    (the project's devices) and ``self.approvals`` (its approved versions -> the deployer's edge side -> its own model
+    component on that thing group)."""
 
     def __init__(
         self,
@@ -234,6 +298,23 @@ class EdgeIntentModelProject(ProjectProduct):
             grant_code_read=False,
         )
         pipeline.pipeline.node.add_dependency(group)
+        # Its own devices: a thing group and model component named from the project (recipe.project_*), so two
+        # projects (and the stage's own intent model) never share either; its devices run the stage's app component.
+        self.thing_group = iot.CfnThingGroup(
+            self,
+            "ThingGroup",
+            thing_group_name=recipes.project_thing_group_name(settings.resource_prefix, self.name),
+            thing_group_properties=iot.CfnThingGroup.ThingGroupPropertiesProperty(
+                thing_group_description=f"Devices of SageMaker project {self.project_name}: the intent edge app"
+            ),
+        )
+        self.approvals = self.approvals_rule(
+            settings,
+            input_template=EDGE_TARGET,
+            what=f"the component {recipes.project_model_component_name(settings.resource_prefix, self.name)}",
+        )
+        self.approvals.node.add_dependency(group)
+        self.approvals.node.add_dependency(self.thing_group)
 
 
 def _model_package_group(scope: Construct, name: str, kind: str) -> CfnResource:

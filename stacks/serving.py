@@ -109,9 +109,11 @@ class ServingStack(Stack):
     runtime, reserved concurrency 1 so two approvals never race on one endpoint, KMS-encrypted environment, X-Ray,
     the dead-letter queue), ``self.rule`` (Approved packages of the stage's groups -> deployer, retried, DLQ),
     ``self.devices_rule`` (Approved intent packages -> the same deployer, wrapped for the edge deployer),
+    ``self.project_rules_permission`` (the SageMaker projects' own approvals rules may invoke the deployer),
     ``self.alarms_topic`` (KMS) and ``self.alarms`` (per model: 5xx errors, model latency p99).
 
-    Grants: EventBridge may invoke the deployer and send to the queue (resource policies, this rule only);
+    Grants: EventBridge may invoke the deployer and send to the queue (resource policies, these rules and the
+    projects' rules ``<prefix>-*-approved`` only);
     EventBridge and CloudWatch may use the stage key for the queue and the topic (key policy, this account only).
     """
 
@@ -244,6 +246,29 @@ class ServingStack(Stack):
                 dead_letter_queue=self.dead_letter_queue,
                 retry_attempts=8,
                 max_event_age=Duration.hours(6),
+            )
+        )
+
+        # SageMaker projects (stacks/projects.py): each launched project has its own rule, <prefix>-<name>-approved,
+        # for its own group's approvals, targeting this function by its name (a product template cannot reference
+        # this stack). EventBridge may invoke the function and use its dead-letter queue for those rules only.
+        project_rules = naming.project_approvals_rules_arn(self, settings)
+        self.project_rules_permission = lambda_.CfnPermission(
+            self,
+            "DeployerInvokedByProjectRules",
+            action="lambda:InvokeFunction",
+            function_name=self.deployer.function_arn,
+            principal="events.amazonaws.com",
+            source_account=self.account,
+            source_arn=project_rules,
+        )
+        self.dead_letter_queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="ProjectRulesDeadLetters",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self.dead_letter_queue.queue_arn],
+                conditions={"ArnLike": {"aws:SourceArn": project_rules}},
             )
         )
 

@@ -32,11 +32,15 @@ class PackageRef:
     group: str
     version: int
     status: str
+    project: bool = False  # routed by a SageMaker project's own rule: the group is the project's
 
-    @property
-    def model(self) -> str:
-        """The model name: the group name without the stage prefix (``mlops-dev-adherence`` -> ``adherence``)."""
-        return self.group.rsplit("-", 1)[-1]
+    def model(self, settings: DeployerSettings) -> str:
+        """The model name: the group name without the stage prefix (``mlops-dev-adherence`` -> ``adherence``; a
+        project's ``mlops-dev-churn-v2`` -> ``churn-v2``); a group of no model of the stage raises ValueError."""
+        model = settings.model_of(self.group, project=self.project)
+        if model is None:
+            raise ValueError(f"group {self.group} holds no model of the stage {settings.prefix}")
+        return model
 
 
 def parse_event(event: Any) -> PackageRef:
@@ -60,7 +64,7 @@ def parse_event(event: Any) -> PackageRef:
         if not isinstance(value, str) or not value:
             raise MalformedEvent(f"detail.{name} is missing or not a string")
     ref = parse_package_arn(str(arn), status=str(status))
-    if ref.group != group:
+    if ref.group != str(group).lower():  # SageMaker spells ARNs in lowercase, names as they were given
         raise MalformedEvent(f"detail.ModelPackageGroupName {group!r} does not match the ARN's group {ref.group!r}")
     version = detail.get("ModelPackageVersion")
     if version is not None and version != ref.version:
@@ -76,8 +80,11 @@ def parse_package_arn(arn: str, *, status: str = "") -> PackageRef:
 
 
 def skip_reason(ref: PackageRef, settings: DeployerSettings) -> str | None:
-    """Why the deployer must not act on ``ref`` (None: it may): only Approved packages of the stage's groups."""
-    if ref.group not in settings.group_names:
+    """Why the deployer must not act on ``ref`` (None: it may): only Approved packages of the stage's groups, or,
+    routed by a SageMaker project's rule (``ref.project``), of a project group ``<prefix>-<project name>``."""
+    if settings.model_of(ref.group, project=ref.project) is None:
+        if ref.project:
+            return f"group {ref.group} is not a SageMaker project's group of this stage ({settings.prefix}-<project>)"
         return f"group {ref.group} is not one of this stage's groups ({', '.join(settings.group_names)})"
     if ref.status != APPROVED:
         return f"approval status is {ref.status}, not {APPROVED}"
@@ -169,7 +176,7 @@ def endpoint_config_request(settings: DeployerSettings, ref: PackageRef) -> dict
         request["DataCaptureConfig"] = {
             "EnableCapture": settings.capture_percent > 0,
             "InitialSamplingPercentage": settings.capture_percent,
-            "DestinationS3Uri": f"{settings.capture_s3_uri.rstrip('/')}/{settings.endpoint_name(ref.model)}",
+            "DestinationS3Uri": f"{settings.capture_s3_uri.rstrip('/')}/{settings.endpoint_name(ref.model(settings))}",
             "KmsKeyId": settings.kms_key_arn,
             "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
         }

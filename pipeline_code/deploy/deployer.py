@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -71,19 +71,22 @@ class Deployer:
         self.s3 = s3
 
     # events
-    def handle_event(self, event: Any) -> Outcome:
-        """An EventBridge model package state change: deploy it if it is an Approved package of a known group."""
+    def handle_event(self, event: Any, *, project: bool = False) -> Outcome:
+        """An EventBridge model package state change: deploy it if it is an Approved package of a known group
+        (``project``: delivered by a SageMaker project's rule, the group is a project's ``<prefix>-<name>``)."""
         try:
-            ref = d.parse_event(event)
+            ref = replace(d.parse_event(event), project=project)
         except d.MalformedEvent as exc:
             return log_decision(Outcome("rejected", f"malformed event: {exc}"), level=logging.ERROR)
         reason = d.skip_reason(ref, self.settings)
         if reason is not None:
             return log_decision(Outcome("skipped", reason, package_arn=ref.arn, version=ref.version))
-        return self.deploy_package(ref.arn)
+        return self.deploy_package(ref.arn, project=project)
 
     # deploy
-    def deploy_package(self, package_arn: str, *, force: bool = False, why: str = "approved") -> Outcome:
+    def deploy_package(
+        self, package_arn: str, *, force: bool = False, why: str = "approved", project: bool = False
+    ) -> Outcome:
         """Make ``package_arn`` the live version of its model's endpoint (idempotent).
 
         The registry, not the event, decides: the package must exist, be Approved now and belong to a known group.
@@ -99,12 +102,13 @@ class Deployer:
             if _not_found(exc):
                 return log_decision(Outcome("skipped", "package is not in the registry", package_arn=package_arn))
             raise
-        ref = d.PackageRef(ref.arn, ref.group, ref.version, package.get("ModelApprovalStatus", ""))
-        endpoint = self.settings.endpoint_name(ref.model)
-        base: dict[str, Any] = {"package_arn": ref.arn, "endpoint": endpoint, "version": ref.version}
+        ref = d.PackageRef(ref.arn, ref.group, ref.version, package.get("ModelApprovalStatus", ""), project)
         reason = d.skip_reason(ref, self.settings)
         if reason is not None:
-            return log_decision(Outcome("skipped", reason, **base))
+            return log_decision(Outcome("skipped", reason, package_arn=ref.arn, version=ref.version))
+        model = ref.model(self.settings)
+        endpoint = self.settings.endpoint_name(model)
+        base: dict[str, Any] = {"package_arn": ref.arn, "endpoint": endpoint, "version": ref.version}
         containers = package.get("InferenceSpecification", {}).get("Containers") or []
         if not containers or not containers[0].get("Image") or not containers[0].get("ModelDataUrl"):
             return log_decision(Outcome("skipped", "package has no inference container with a model artefact", **base))
@@ -139,7 +143,7 @@ class Deployer:
             self.sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config_name, Tags=d.tags(ref))
             return log_decision(Outcome("created", f"{why}: replaced a failed endpoint", **base))
         request: dict[str, Any] = {"EndpointName": endpoint, "EndpointConfigName": config_name}
-        guardrails = d.deployment_config(self.settings, ref.model)
+        guardrails = d.deployment_config(self.settings, model)
         if guardrails is not None:
             request["DeploymentConfig"] = guardrails
         self.sm.update_endpoint(**request)
@@ -147,21 +151,22 @@ class Deployer:
             Outcome("updated", f"{why}: version {live} -> {ref.version}", **base, extra={"previous_version": live})
         )
 
-    def deploy_latest(self, model: str) -> Outcome:
-        """Deploy the newest Approved version of ``model`` (an empty registry: nothing, and it says so)."""
+    def deploy_latest(self, model: str, *, project: bool = False) -> Outcome:
+        """Deploy the newest Approved version of ``model`` (an empty registry: nothing, and it says so);
+        ``project``: ``model`` is a SageMaker project's name."""
         approved = self.approved_versions(model)
         if not approved:
             return log_decision(
                 Outcome("skipped", f"registry {self.settings.group_name(model)} has no approved version")
             )
-        return self.deploy_package(approved[max(approved)], why="latest approved")
+        return self.deploy_package(approved[max(approved)], why="latest approved", project=project)
 
-    def rollback(self, model: str, *, to_version: int | None = None) -> Outcome:
-        """Redeploy the previous approved version (or ``to_version``) of ``model``: no retraining."""
-        if model not in self.settings.groups:
-            return log_decision(
-                Outcome("rejected", f"unknown model {model!r} (known: {', '.join(self.settings.groups)})")
-            )
+    def rollback(self, model: str, *, to_version: int | None = None, project: bool = False) -> Outcome:
+        """Redeploy the previous approved version (or ``to_version``) of ``model``: no retraining; ``project``:
+        ``model`` is a SageMaker project's name (its endpoint ``<prefix>-<project name>``)."""
+        if self.settings.model_of(self.settings.group_name(model), project=project) != model:
+            known = f"{', '.join(self.settings.groups)}" if not project else "a SageMaker project's name"
+            return log_decision(Outcome("rejected", f"unknown model {model!r} (known: {known})"))
         endpoint = self.settings.endpoint_name(model)
         current = self._describe_endpoint(endpoint)
         live = d.version_of(self.settings.group_name(model), current.get("EndpointConfigName")) if current else None
@@ -170,7 +175,7 @@ class Deployer:
             target = d.rollback_target(approved, live, to_version)
         except d.NoTarget as exc:
             return log_decision(Outcome("skipped", f"rollback: {exc}", endpoint=endpoint, version=live))
-        return self.deploy_package(approved[target], force=True, why=f"rollback from version {live}")
+        return self.deploy_package(approved[target], force=True, why=f"rollback from version {live}", project=project)
 
     def batch_transform(
         self, model: str, version: int, *, input_uri: str, output_uri: str, suffix: str, **resources: Any

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 SERVERLESS = "serverless"
 PROVISIONED = "provisioned"
 MODES = (SERVERLESS, PROVISIONED)
+# A SageMaker project's name as a model package ARN spells it (SageMaker lowercases ARNs): the projects' product
+# templates (stacks/projects.py) name the project's group ``<prefix>-<project name>``, at most 32 characters.
+PROJECT_NAME = re.compile(r"[a-z](-*[a-z0-9]){0,31}")
 
 
 class SettingsError(ValueError):
@@ -82,6 +85,24 @@ class DeployerSettings:
 
     def group_name(self, model: str) -> str:
         return f"{self.prefix}-{model}"
+
+    def model_of(self, group: str, *, project: bool = False) -> str | None:
+        """The model a package group of this stage holds, None for any other group.
+
+        ``<prefix>-<model>`` for the platform's own models (``groups``); with ``project``, ``<prefix>-<project
+        name>``, a group that a SageMaker project of this stage made (stacks/projects.py; the project's own rule
+        says so): the project's name is its model's name, so its endpoint is ``<prefix>-<project name>`` too.
+        Compared in lowercase, as SageMaker spells ARNs; a project's name is returned as the group spells it.
+        """
+        head = f"{self.prefix}-"
+        if not group.lower().startswith(head):
+            return None
+        model = group[len(head) :]  # a project's name as given (its thing group is named with it, case and all)
+        if model.lower() in self.groups:
+            return None if project else model.lower()  # a project never deploys the platform's own models
+        if project and len(model) <= 32 and PROJECT_NAME.fullmatch(model.lower()):
+            return model
+        return None
 
     def endpoint_name(self, model: str) -> str:
         """One endpoint per model, stable across versions: what clients call."""

@@ -16,7 +16,7 @@ import io
 import json
 import logging
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -38,6 +38,10 @@ class EdgeTarget:
     bucket: str  # the edge-deployments bucket
     thing_group_arn: str
     model_package_group: str  # the intent model package group
+    # A SageMaker edge intent project's target: its name (its own model component) and the stage's thing group,
+    # whose deployment gives the app component's version while the project's own group has no deployment yet.
+    project: str = ""
+    app_source_thing_group_arn: str = ""
 
     @property
     def app_component(self) -> str:
@@ -45,7 +49,13 @@ class EdgeTarget:
 
     @property
     def model_component(self) -> str:
+        if self.project:
+            return recipes.project_model_component_name(self.prefix, self.project)
         return recipes.model_component_name(self.prefix)
+
+    @property
+    def deployment_name(self) -> str:
+        return f"{self.prefix}-project-{self.project}-edge-intent" if self.project else f"{self.prefix}-edge-intent"
 
 
 @dataclass(frozen=True)
@@ -71,7 +81,7 @@ def approved_model_url(event: Any, target: EdgeTarget) -> tuple[str | None, str]
         return None, f"not a model package state change ({str(event.get('detail-type'))[:80]!r})"
     detail = event["detail"]
     group = detail.get("ModelPackageGroupName")
-    if group != target.model_package_group:
+    if str(group).lower() != target.model_package_group.lower():
         return None, f"model package group {str(group)[:80]!r} is not {target.model_package_group!r}"
     status = detail.get("ModelApprovalStatus")
     if status != "Approved":
@@ -149,6 +159,11 @@ def revise_deployment(
     """A new revision of the group's deployment: its components, with this model and the app pointed at it."""
     components = {name: dict(spec) for name, spec in (base or {}).get("components", {}).items()}
     app = components.setdefault(target.app_component, {})
+    if "componentVersion" not in app and target.app_source_thing_group_arn:  # a project's first deployment
+        source = current_deployment(greengrass, replace(target, thing_group_arn=target.app_source_thing_group_arn))
+        version = (source or {}).get("components", {}).get(target.app_component, {}).get("componentVersion")
+        if version:
+            app["componentVersion"] = version
     if "componentVersion" not in app:
         raise DeployError(f"the thing group's deployment has no {target.app_component}: deploy the Edge stack first")
     app.pop("configurationUpdate", None)
@@ -158,7 +173,7 @@ def revise_deployment(
     components[target.model_component] = {"componentVersion": model_version}
     response = greengrass.create_deployment(
         targetArn=target.thing_group_arn,
-        deploymentName=f"{target.prefix}-edge-intent",
+        deploymentName=target.deployment_name,
         components=components,
         deploymentPolicies={
             "failureHandlingPolicy": "ROLLBACK",
@@ -186,7 +201,11 @@ def handle_event(event: Any, *, s3: Any, greengrass: Any, target: EdgeTarget) ->
     arn += f"{target.model_component}:versions:{version}"
     if not _exists(greengrass.describe_component, arn=arn):
         recipe = recipes.model_recipe(
-            prefix=target.prefix, version=version, artifact_uri=f"s3://{target.bucket}/{key}", model_sha256=model_sha256
+            prefix=target.prefix,
+            version=version,
+            artifact_uri=f"s3://{target.bucket}/{key}",
+            model_sha256=model_sha256,
+            name=target.model_component,
         )
         greengrass.create_component_version(inlineRecipe=json.dumps(recipe, sort_keys=True).encode("utf-8"))
     deployment = current_deployment(greengrass, target)

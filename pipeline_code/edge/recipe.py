@@ -33,6 +33,17 @@ def thing_group_name(prefix: str) -> str:
     return f"{prefix}-edge-devices"
 
 
+# A SageMaker edge intent project (stacks/projects.py) gets its own thing group and model component, named from the
+# project: "project" in both keeps them apart from the stage's (``<prefix>-edge-devices``, ``<prefix>.edge.*``)
+# whatever the project is called, and two projects of a stage differ by their names.
+def project_model_component_name(prefix: str, project: str) -> str:
+    return f"{prefix}.project.{project}.IntentModel"
+
+
+def project_thing_group_name(prefix: str, project: str) -> str:
+    return f"{prefix}-project-{project}-devices"
+
+
 def version_from_hash(hexdigest: str) -> str:
     """A semantic version from a content hash: ``1.<a>.<b>`` with two 24-bit numbers taken from the hash (48 bits)."""
     return f"1.{int(hexdigest[:6], 16)}.{int(hexdigest[6:12], 16)}"
@@ -132,11 +143,14 @@ def app_recipe(
     }
 
 
-def model_recipe(*, prefix: str, version: str, artifact_uri: str, model_sha256: str) -> dict[str, Any]:
-    """A model component: only an artefact (the model folder as a zip holding ``model/``), no lifecycle."""
+def model_recipe(
+    *, prefix: str, version: str, artifact_uri: str, model_sha256: str, name: str | None = None
+) -> dict[str, Any]:
+    """A model component: only an artefact (the model folder as a zip holding ``model/``), no lifecycle; ``name``:
+    the component's name when it is not the stage's (a project's, :func:`project_model_component_name`)."""
     return {
         "RecipeFormatVersion": RECIPE_FORMAT_VERSION,
-        "ComponentName": model_component_name(prefix),
+        "ComponentName": name or model_component_name(prefix),
         "ComponentVersion": version,
         "ComponentType": "aws.greengrass.generic",
         "ComponentDescription": f"Intent model folder (metadata sha256 {model_sha256}).",

@@ -159,9 +159,14 @@ def test_deployer_role_deploys_only_to_the_stage_thing_group(identity):
     template = identity.to_json()
     statements = role_statements(template, _role_id(template, "LambdaExecutionRole"))
     (deploy,) = [s for s in statements if s.get("Sid") == "DeployToStageDevices"]
-    assert any("thinggroup/mlops-dev-" in json.dumps(r) for r in deploy["Resource"])
+    assert any("thinggroup/mlops-dev-edge-devices" in json.dumps(r) for r in deploy["Resource"])
+    # and the edge intent projects' own thing groups (stacks/projects.py), by their name prefix only
+    thing_groups = [r for r in deploy["Resource"] if "thinggroup/" in json.dumps(r)]
+    assert len(thing_groups) == 2
+    assert any(json.dumps(r).endswith('thinggroup/mlops-dev-project-*"]]}') for r in thing_groups)
     (components,) = [s for s in statements if s.get("Sid") == "DescribeStageComponents"]
-    assert all(":components:mlops-dev-" in json.dumps(r) for r in components["Resource"])
+    # component names are <prefix>.edge.* (recipe.model_component_name) and <prefix>.project.<name>.*
+    assert all(":components:mlops-dev.*" in json.dumps(r) for r in components["Resource"])
 
 
 def test_data_scientist_reads_only_raw_and_processed_buckets(identity):

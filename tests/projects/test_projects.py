@@ -91,7 +91,8 @@ def test_product_templates_take_the_sagemaker_project_parameters_and_name_everyt
 def test_the_tabular_project_retrains_on_new_data_under_its_own_prefix(dev_templates):
     _, _, products = dev_templates
     (tabular,) = [t for n, t in products.items() if "Tabular" in n]
-    (rule,) = _resources(tabular, "AWS::Events::Rule").values()
+    rules = _resources(tabular, "AWS::Events::Rule").values()
+    (rule,) = [r for r in rules if "-new-data" in json.dumps(r["Properties"]["Name"])]  # (the other: approvals)
     pattern = json.dumps(rule["Properties"]["EventPattern"])
     assert "projects/" in pattern and PROJECT_ID in pattern
     assert rule["Properties"]["Name"] == {"Fn::Join": ["", ["mlops-dev-", {"Ref": PROJECT_NAME}, "-new-data"]]}

@@ -124,7 +124,7 @@ class Provisioner:
         self.stage = stage
         self.calls: list[Call] = []
         self.clients = {
-            name: boto3.client(name, region_name=REGION) for name in ("sagemaker", "iam", "events", "scheduler")
+            name: boto3.client(name, region_name=REGION) for name in ("sagemaker", "iam", "events", "scheduler", "iot")
         }
         self.stubs = {name: Stubber(client) for name, client in self.clients.items()}
 
@@ -149,6 +149,7 @@ class Provisioner:
             "AWS::IAM::Role",
             "AWS::IAM::ManagedPolicy",
             "AWS::SageMaker::Pipeline",
+            "AWS::IoT::ThingGroup",
             "AWS::Events::Rule",
             "AWS::Scheduler::Schedule",
         ]
@@ -232,11 +233,20 @@ class Provisioner:
                 "Description": props["Description"],
             }
             self._call("events", "put_rule", {"RuleArn": arn}, params, arn)
-            targets = [{"Id": t["Id"], "Arn": t["Arn"], "RoleArn": t["RoleArn"]} for t in props["Targets"]]
+            keys = {"Id", "Arn", "RoleArn", "InputTransformer", "RetryPolicy", "DeadLetterConfig"}
+            targets = [{k: v for k, v in t.items() if k in keys} for t in props["Targets"]]
             for target in targets:
-                self.pass_role(target["RoleArn"], "events.amazonaws.com")
+                if "RoleArn" in target:  # a Lambda target (the deployer) has none: its resource policy decides
+                    self.pass_role(target["RoleArn"], "events.amazonaws.com")
             response = {"FailedEntryCount": 0, "FailedEntries": []}
             self._call("events", "put_targets", response, {"Rule": name, "Targets": targets}, arn)
+        elif kind == "AWS::IoT::ThingGroup":
+            name = props["ThingGroupName"]
+            arn = self._arn("iot", f"thinggroup/{name}")
+            description = props["ThingGroupProperties"]["ThingGroupDescription"]
+            params = {"thingGroupName": name, "thingGroupProperties": {"thingGroupDescription": description}}
+            response = {"thingGroupName": name, "thingGroupArn": arn, "thingGroupId": "tg-1"}
+            self._call("iot", "create_thing_group", response, params, arn)
         elif kind == "AWS::Scheduler::Schedule":
             name = props["Name"]
             arn = self._arn("scheduler", f"schedule/default/{name}")
