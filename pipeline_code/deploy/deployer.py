@@ -295,7 +295,7 @@ class Deployer:
         endpoint changes (a failure leaves the endpoint as it was, and the retried event publishes again)."""
         if not self.settings.monitoring_s3_uri:
             return
-        copies = d.baseline_copies(package, self.settings.monitoring_s3_uri, ref.model)
+        copies = d.baseline_copies(package, self.settings.monitoring_s3_uri, ref.model(self.settings))
         if not copies:
             log_decision(Outcome("unchanged", "package has no drift-check baselines to publish", **base))
             return
