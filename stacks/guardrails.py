@@ -61,7 +61,7 @@ class GuardrailsStack(Stack):
                 ),
                 iam.PolicyStatement(
                     sid="LogsAndAlarmsInThisAccountAndRegion",
-                    actions=actions.union(actions.LOG_WRITE, actions.ALARMS),
+                    actions=actions.union(actions.LOG_WRITE, actions.ALARMS, actions.PROJECT_ALARMS),
                     resources=[
                         f"arn:{partition}:logs:{region}:{account}:log-group:*",
                         f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*",

@@ -306,6 +306,14 @@ PROJECT_THING_GROUPS = (  # an edge intent project's own thing group (<prefix>-p
     "iot:UntagResource",
     "iot:UpdateThingGroup",
 )
+PROJECT_ALARMS = (  # a tabular project's endpoint alarms (<prefix>-<name>-5xx-errors, -model-latency-p99)
+    "cloudwatch:DeleteAlarms",
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:ListTagsForResource",
+    "cloudwatch:PutMetricAlarm",
+    "cloudwatch:TagResource",
+    "cloudwatch:UntagResource",
+)
 PROJECT_LAUNCH_BY_RESOURCE_TYPE: dict[str, tuple[str, ...]] = {
     "AWS::SageMaker::ModelPackageGroup": PROJECT_SAGEMAKER,
     "AWS::SageMaker::Pipeline": (*PROJECT_SAGEMAKER, *PROJECT_PASS_ROLE, *PROJECT_TEMPLATE_READ),
@@ -314,6 +322,7 @@ PROJECT_LAUNCH_BY_RESOURCE_TYPE: dict[str, tuple[str, ...]] = {
     "AWS::Events::Rule": (*PROJECT_RULES, *PROJECT_PASS_ROLE),
     "AWS::Scheduler::Schedule": (*PROJECT_SCHEDULES, *PROJECT_PASS_ROLE),
     "AWS::IoT::ThingGroup": PROJECT_THING_GROUPS,
+    "AWS::CloudWatch::Alarm": PROJECT_ALARMS,
 }
 """Every resource type a product template may contain, and the actions CloudFormation needs to create, read, update
 and delete it as the launch role. A type missing here fails the synth (stacks/projects.py)."""

@@ -64,6 +64,11 @@ def deployer_function_name(settings: StageSettings) -> str:
     return f"{settings.resource_prefix}-model-deployer"
 
 
+def endpoint_alarms_topic_name(settings: StageSettings) -> str:
+    """The endpoints' alarm topic (Serving stack), named so a SageMaker project's alarms can notify it by ARN."""
+    return f"{settings.resource_prefix}-endpoint-alarms"
+
+
 def deployer_dead_letter_queue_name(settings: StageSettings) -> str:
     """The deployer's dead-letter queue, named so the Lambda role can be granted it without a stack reference."""
     return f"{settings.resource_prefix}-model-deployer-dlq"

@@ -43,6 +43,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_servicecatalog as servicecatalog
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from mlops_sdk.outputs import export_name
@@ -52,6 +53,7 @@ from pipeline_code.dag import assemble
 from pipeline_code.dag.sagemaker import InputFile, JobResources
 from pipeline_code.deploy.decisions import APPROVED, DETAIL_TYPE, SOURCE
 from pipeline_code.deploy.handler import EDGE, PROJECT
+from pipeline_code.deploy.settings import ALARM_SUFFIXES
 from pipeline_code.edge import recipe as recipes
 from pipeline_code.intent.specs import DEFINITION as INTENT
 from stacks import iam_actions as actions
@@ -62,6 +64,7 @@ from stacks.data_foundation import DataFoundationStack
 from stacks.guardrails import GuardrailsStack
 from stacks.identity import IdentityStack
 from stacks.ml_platform import INTENT_SPLITS, MlPlatformStack
+from stacks.serving import endpoint_alarms
 from stacks.settings import StageSettings
 
 STUDIO_VISIBILITY = ("sagemaker:studio-visibility", "true")
@@ -247,6 +250,28 @@ class TabularModelProject(ProjectProduct):
             settings, input_template=TABULAR_TARGET, what=f"the endpoint {self.project_name}"
         )
         self.approvals.node.add_dependency(group)
+        # The two alarms a blue/green update of that endpoint rolls back on (provisioned stages), as the Serving
+        # stack makes them for the platform's models, notifying the same topic (named, so it is found by ARN).
+        self.alarms: tuple[Any, ...] = ()
+        if settings.serving.endpoint_alarms:
+            topic = sns.Topic.from_topic_arn(
+                self,
+                "EndpointAlarmsTopic",
+                Stack.of(self).format_arn(
+                    service="sns",
+                    resource=naming.endpoint_alarms_topic_name(settings),
+                    arn_format=ArnFormat.NO_RESOURCE_NAME,
+                ),
+            )
+            self.alarms = endpoint_alarms(
+                self,
+                id_prefix="Endpoint",
+                endpoint=self.project_name,
+                names=(f"{self.project_name}{ALARM_SUFFIXES[0]}", f"{self.project_name}{ALARM_SUFFIXES[1]}"),
+                errors=settings.serving.errors_5xx,
+                latency_ms=settings.serving.latency_p99_ms,
+                topic=topic,
+            )
 
 
 class EdgeIntentModelProject(ProjectProduct):

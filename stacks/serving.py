@@ -275,6 +275,7 @@ class ServingStack(Stack):
         self.alarms_topic = sns.Topic(
             self,
             "EndpointAlarmsTopic",
+            topic_name=naming.endpoint_alarms_topic_name(settings),  # SageMaker projects' alarms notify it by ARN
             display_name=f"{prefix} endpoint alarms",
             master_key=data.key,
             enforce_ssl=True,
@@ -301,44 +302,56 @@ class ServingStack(Stack):
         self.alarms: dict[str, tuple[cloudwatch.Alarm, cloudwatch.Alarm]] = {}
         if cfg.endpoint_alarms:
             for model in MODELS:
-                self.alarms[model] = self._endpoint_alarms(model, cfg.errors_5xx, cfg.latency_p99_ms)
+                self.alarms[model] = endpoint_alarms(
+                    self,
+                    id_prefix=model.capitalize(),
+                    endpoint=self.deployer_settings.endpoint_name(model),
+                    names=self.deployer_settings.alarm_names(model),
+                    errors=cfg.errors_5xx,
+                    latency_ms=cfg.latency_p99_ms,
+                    topic=self.alarms_topic,
+                )
 
-    def _endpoint_alarms(self, model: str, errors: int, latency_ms: int) -> tuple[cloudwatch.Alarm, cloudwatch.Alarm]:
-        """The two alarms a blue/green update of ``model``'s endpoint watches (names shared with the deployer)."""
-        endpoint = self.deployer_settings.endpoint_name(model)
-        errors_name, latency_name = self.deployer_settings.alarm_names(model)
-        dimensions = {"EndpointName": endpoint, "VariantName": VARIANT}
-        action = cw_actions.SnsAction(self.alarms_topic)
-        made = []
-        for construct_id, name, metric, statistic, threshold, what in (
-            ("Errors", errors_name, "Invocation5XXErrors", "Sum", errors, f">= {errors} 5xx errors a minute"),
-            (
-                "Latency",
-                latency_name,
-                "ModelLatency",
-                "p99",
-                latency_ms * 1000,
-                f"model latency p99 >= {latency_ms} ms",
+
+def endpoint_alarms(
+    scope: Construct,
+    *,
+    id_prefix: str,
+    endpoint: str,
+    names: tuple[str, str],
+    errors: int,
+    latency_ms: int,
+    topic: sns.ITopic,
+) -> tuple[cloudwatch.Alarm, cloudwatch.Alarm]:
+    """The two alarms a blue/green update of ``endpoint`` watches (``names`` as the deployer derives them: 5xx errors,
+    model latency p99), notifying ``topic``. Used by the Serving stack per model and by each tabular SageMaker
+    project's template for its own endpoint."""
+    dimensions = {"EndpointName": endpoint, "VariantName": VARIANT}
+    action = cw_actions.SnsAction(topic)
+    errors_name, latency_name = names
+    made = []
+    for construct_id, name, metric, statistic, threshold, what in (
+        ("Errors", errors_name, "Invocation5XXErrors", "Sum", errors, f">= {errors} 5xx errors a minute"),
+        ("Latency", latency_name, "ModelLatency", "p99", latency_ms * 1000, f"model latency p99 >= {latency_ms} ms"),
+    ):
+        alarm = cloudwatch.Alarm(
+            scope,
+            f"{id_prefix}{construct_id}Alarm",
+            alarm_name=name,
+            alarm_description=f"{endpoint}: {what} for 2 minutes; rolls back a blue/green update",
+            metric=cloudwatch.Metric(
+                namespace="AWS/SageMaker",
+                metric_name=metric,
+                dimensions_map=dimensions,
+                statistic=statistic,
+                period=Duration.minutes(1),
             ),
-        ):
-            alarm = cloudwatch.Alarm(
-                self,
-                f"{model.capitalize()}{construct_id}Alarm",
-                alarm_name=name,
-                alarm_description=f"{endpoint}: {what} for 2 minutes; rolls back a blue/green update",
-                metric=cloudwatch.Metric(
-                    namespace="AWS/SageMaker",
-                    metric_name=metric,
-                    dimensions_map=dimensions,
-                    statistic=statistic,
-                    period=Duration.minutes(1),
-                ),
-                threshold=threshold,
-                evaluation_periods=2,
-                datapoints_to_alarm=2,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,  # an idle endpoint is healthy
-            )
-            alarm.add_alarm_action(action)
-            made.append(alarm)
-        return made[0], made[1]
+            threshold=threshold,
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,  # an idle endpoint is healthy
+        )
+        alarm.add_alarm_action(action)
+        made.append(alarm)
+    return made[0], made[1]

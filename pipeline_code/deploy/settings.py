@@ -9,6 +9,8 @@ from dataclasses import dataclass
 SERVERLESS = "serverless"
 PROVISIONED = "provisioned"
 MODES = (SERVERLESS, PROVISIONED)
+# The rollback alarms of an endpoint are named <endpoint><suffix> (the Serving stack and project templates make them).
+ALARM_SUFFIXES = ("-5xx-errors", "-model-latency-p99")
 # A SageMaker project's name as a model package ARN spells it (SageMaker lowercases ARNs): the projects' product
 # templates (stacks/projects.py) name the project's group ``<prefix>-<project name>``, at most 32 characters.
 PROJECT_NAME = re.compile(r"[a-z](-*[a-z0-9]){0,31}")
@@ -111,7 +113,7 @@ class DeployerSettings:
     def alarm_names(self, model: str) -> tuple[str, str]:
         """The endpoint's rollback alarms (created by the Serving stack): 5xx errors, model latency p99."""
         endpoint = self.endpoint_name(model)
-        return (f"{endpoint}-5xx-errors", f"{endpoint}-model-latency-p99")
+        return (f"{endpoint}{ALARM_SUFFIXES[0]}", f"{endpoint}{ALARM_SUFFIXES[1]}")
 
 
 ENV_VARS = {

@@ -94,3 +94,51 @@ def test_project_names_leave_room_for_the_approvals_rule(products):
     for template in products.values():
         # <prefix>-<name>-approved within EventBridge's 64 characters
         assert len("mlops-dev-") + template["Parameters"][PROJECT_NAME]["MaxLength"] + len("-approved") <= 64
+
+
+@pytest.fixture(scope="module")
+def prod_products(synthesized) -> dict[str, dict]:
+    found = product_templates(synthesized.outdir, synthesized.stages["prod"].node.id)
+    (tabular,) = [t for n, t in found.items() if "Tabular" in n]
+    (edge,) = [t for n, t in found.items() if "EdgeIntent" in n]
+    return {"tabular": tabular, "edge": edge}
+
+
+def _flatten(value) -> str:
+    """A Fn::Join of literals and the project-name parameter, spelled with the name ``churn``."""
+    if isinstance(value, str):
+        return value
+    if value == NAME:
+        return "churn"
+    (parts,) = [v[1] for k, v in value.items() if k == "Fn::Join"]
+    return "".join(_flatten(p) for p in parts)
+
+
+def test_a_tabular_projects_endpoint_has_the_rollback_alarms_the_deployer_names(synthesized, prod_products):
+    """A blue/green update of the project's endpoint rolls back on two alarms the deployer names: the product makes
+    them, as the Serving stack does for the platform's models, notifying the stage's endpoint-alarm topic."""
+    from pipeline_code.deploy.settings import DeployerSettings
+
+    prod = synthesized.stages["prod"].settings
+    assert prod.serving.mode == "provisioned" and prod.serving.endpoint_alarms
+    alarms = [r["Properties"] for r in _resources(prod_products["tabular"], "AWS::CloudWatch::Alarm").values()]
+    deployer = DeployerSettings(
+        prefix=prod.resource_prefix, groups=("adherence", "intent"), execution_role_arn="x", kms_key_arn="x",
+        capture_s3_uri="s3://x",
+    )  # fmt: skip
+    assert sorted(_flatten(a["AlarmName"]) for a in alarms) == sorted(deployer.alarm_names("churn"))
+    for alarm in alarms:
+        dimensions = {d["Name"]: _flatten(d["Value"]) for d in alarm["Dimensions"]}
+        assert dimensions == {"EndpointName": deployer.endpoint_name("churn"), "VariantName": "AllTraffic"}
+        (action,) = alarm["AlarmActions"]
+        assert json.dumps(action).endswith(':mlops-prod-endpoint-alarms"]]}'), action
+        assert alarm["EvaluationPeriods"] == 2 and alarm["TreatMissingData"] == "notBreaching"
+    assert not _resources(prod_products["edge"], "AWS::CloudWatch::Alarm"), "an edge project serves on devices"
+
+
+def test_the_endpoint_alarm_topic_is_named_so_projects_find_it(synthesized):
+    from aws_cdk.assertions import Template
+
+    serving = Template.from_stack(synthesized.stages["prod"].serving).to_json()
+    topics = [r["Properties"] for r in _resources(serving, "AWS::SNS::Topic").values()]
+    assert [t["TopicName"] for t in topics] == ["mlops-prod-endpoint-alarms"]

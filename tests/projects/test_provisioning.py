@@ -124,7 +124,8 @@ class Provisioner:
         self.stage = stage
         self.calls: list[Call] = []
         self.clients = {
-            name: boto3.client(name, region_name=REGION) for name in ("sagemaker", "iam", "events", "scheduler", "iot")
+            name: boto3.client(name, region_name=REGION)
+            for name in ("sagemaker", "iam", "events", "scheduler", "iot", "cloudwatch")
         }
         self.stubs = {name: Stubber(client) for name, client in self.clients.items()}
 
@@ -152,6 +153,7 @@ class Provisioner:
             "AWS::IoT::ThingGroup",
             "AWS::Events::Rule",
             "AWS::Scheduler::Schedule",
+            "AWS::CloudWatch::Alarm",
         ]
         resources = template["Resources"]
         assert {r["Type"] for r in resources.values()} <= set(order), "a resource type this replay does not model"
@@ -259,6 +261,16 @@ class Provisioner:
                 "Target": {"Arn": target["Arn"], "RoleArn": target["RoleArn"]},
             }
             self._call("scheduler", "create_schedule", {"ScheduleArn": arn}, params, arn)
+        elif kind == "AWS::CloudWatch::Alarm":
+            name = props["AlarmName"]
+            arn = self._arn("cloudwatch", f"alarm:{name}")
+            keys = (
+                "AlarmName", "AlarmDescription", "AlarmActions", "MetricName", "Namespace", "Statistic",
+                "ExtendedStatistic", "Dimensions", "Period", "EvaluationPeriods", "DatapointsToAlarm", "Threshold",
+                "ComparisonOperator", "TreatMissingData",
+            )  # fmt: skip
+            params = {k: props[k] for k in keys if k in props}
+            self._call("cloudwatch", "put_metric_alarm", {}, params, arn)
 
 
 def _launch(synthesized, stage: str) -> Iterator[tuple[str, Call, bool]]:
@@ -282,7 +294,7 @@ def test_every_call_a_launch_makes_is_allowed_to_the_launch_role(synthesized, st
     actions = {call[0] for _, call, _ in results}
     assert {"sagemaker:CreatePipeline", "iam:CreateRole", "iam:PassRole", "events:PutRule"} <= actions
     if stage == "prod":
-        assert "scheduler:CreateSchedule" in actions
+        assert {"scheduler:CreateSchedule", "cloudwatch:PutMetricAlarm"} <= actions
 
 
 def test_the_replay_catches_a_role_created_without_the_boundary(synthesized):
