@@ -3,6 +3,8 @@
     mlops deploy status --stage prod                                  # endpoint, live version, traffic, deployments
     mlops deploy rollback --stage prod --model adherence              # the previous approved version goes live
     mlops deploy rollback --stage prod --model adherence --to-version 3
+    mlops deploy rollback --stage prod --sagemaker-project churn     # a SageMaker project's endpoint
+    mlops deploy status --stage prod --sagemaker-project churn
     mlops deploy batch --stage prod --model adherence --version 3 --input s3://... --output s3://...
 
 The settings are the deployer Lambda's own (its environment, read with ``lambda:GetFunctionConfiguration``), so
@@ -76,6 +78,33 @@ ProjectOption = Annotated[str, typer.Option(help="The project of the stage.")]
 OwnerOption = Annotated[str | None, typer.Option(help="Owner of a sandbox stage.")]
 RegionOption = Annotated[str | None, typer.Option(help="Region of the stage (default: the caller's).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+SageMakerProjectOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sagemaker-project",
+        help="A SageMaker project of the stage (launched from its templates): its endpoint <prefix>-<name>.",
+    ),
+]
+
+
+def _target(deployer: Any, model: str | None, sagemaker_project: str | None) -> tuple[str, bool]:
+    """The model (or SageMaker project) a command acts on, and whether it is a project; exit 2 unless exactly one is
+    given and the stage knows it."""
+    settings = deployer.settings
+    if (model is None) == (sagemaker_project is None):
+        usage_error("give either --model (a platform model) or --sagemaker-project (a project's name)", "--model")
+    if sagemaker_project is not None:
+        if settings.model_of(settings.group_name(sagemaker_project), project=True) != sagemaker_project:
+            usage_error(
+                f"{sagemaker_project!r} is no SageMaker project name of this stage (a letter, then letters, "
+                "digits and hyphens, at most 32; not a platform model)",
+                "--sagemaker-project",
+            )
+        return sagemaker_project, True
+    assert model is not None
+    if model not in settings.groups:
+        usage_error(f"unknown model {model!r} (models: {', '.join(settings.groups)})", "--model")
+    return model, False
 
 
 def _fail(err: Console, message: str, code: int = EXIT_FAILURE) -> NoReturn:
@@ -116,7 +145,8 @@ def register(app: typer.Typer, env: CliEnv) -> None:
     @group.command("rollback")
     def rollback_command(
         stage: StageOption,
-        model: Annotated[str, typer.Option("--model", help="adherence or intent.")],
+        model: Annotated[str | None, typer.Option("--model", help="adherence or intent.")] = None,
+        sagemaker_project: SageMakerProjectOption = None,
         to_version: Annotated[
             int | None, typer.Option("--to-version", min=1, help="Default: the newest approved version before live.")
         ] = None,
@@ -125,13 +155,14 @@ def register(app: typer.Typer, env: CliEnv) -> None:
         region: RegionOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Redeploy a previous approved version of MODEL's package: no retraining."""
+        """Redeploy a previous approved version of MODEL's (or a SageMaker project's) package: no retraining."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         err = Console(stderr=True)
         deployer = _deployer(stage, project, owner, region, err)
+        name, is_project = _target(deployer, model, sagemaker_project)
         try:
-            outcome = deployer.rollback(model, to_version=to_version)
+            outcome = deployer.rollback(name, to_version=to_version, project=is_project)
         except (ClientError, BotoCoreError, RuntimeError) as exc:
             _fail(err, str(exc))
         _report(outcome, as_json)
@@ -140,6 +171,7 @@ def register(app: typer.Typer, env: CliEnv) -> None:
     def status_command(
         stage: StageOption,
         model: Annotated[str | None, typer.Option("--model", help="Default: every model of the stage.")] = None,
+        sagemaker_project: SageMakerProjectOption = None,
         project: ProjectOption = "mlops",
         owner: OwnerOption = None,
         region: RegionOption = None,
@@ -150,9 +182,10 @@ def register(app: typer.Typer, env: CliEnv) -> None:
 
         err = Console(stderr=True)
         deployer = _deployer(stage, project, owner, region, err)
-        models = deployer.settings.groups if model is None else (model,)
-        if model is not None and model not in deployer.settings.groups:
-            usage_error(f"unknown model {model!r} (models: {', '.join(deployer.settings.groups)})", "--model")
+        if model is None and sagemaker_project is None:
+            models = tuple(deployer.settings.groups)
+        else:
+            models = (_target(deployer, model, sagemaker_project)[0],)
         try:
             statuses = [deployer.status(m) for m in models]
         except (ClientError, BotoCoreError) as exc:

@@ -144,3 +144,40 @@ def test_batch_scores_with_an_approved_version_and_the_stage_key(registry: Regis
         "s3://in-bucket/x/",
     )
     assert same.exit_code == 2 and "must differ" in same.output
+
+
+def test_a_sagemaker_projects_endpoint_rolls_back_and_shows_its_status(registry: Registry, deployed):
+    from pipeline_code.deploy.handler import PROJECT, dispatch
+
+    group = f"{PREFIX}-churn"  # the group and endpoint of a tabular project named churn (stacks/projects.py)
+    deployer = Deployer(SERVERLESS_SETTINGS, sagemaker=MotoWithUpdateEndpoint(registry.sm), s3=registry.s3)
+    registry.group(group)
+    for version in (1, 2):
+        registry.package(group)
+        assert dispatch(deployer, {"target": PROJECT, "event": event(group, version)}).action in ("created", "updated")
+    result = mlops("rollback", "--stage", "dev", "--sagemaker-project", "churn")
+    assert result.exit_code == 0, result.output
+    assert "updated version 1" in result.output
+    assert registry.sm.describe_endpoint(EndpointName=group)["EndpointConfigName"] == f"{group}-v1"
+
+    status = mlops("status", "--stage", "dev", "--sagemaker-project", "churn", "--json")
+    assert status.exit_code == 0, status.output
+    (found,) = json.loads(status.output)
+    assert (found["endpoint"], found["live_version"], found["approved_versions"]) == (group, 1, [1, 2])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("rollback", "--stage", "dev"), "either --model"),
+        (("rollback", "--stage", "dev", "--model", "adherence", "--sagemaker-project", "churn"), "either --model"),
+        (("rollback", "--stage", "dev", "--sagemaker-project", "adherence"), "no SageMaker project name"),
+        (("status", "--stage", "dev", "--sagemaker-project", "1-churn"), "no SageMaker project name"),
+    ],
+)
+def test_a_model_or_a_sagemaker_project_exactly_one_known_to_the_stage(
+    registry: Registry, deployed, args: tuple[str, ...], message: str
+):
+    result = mlops(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
