@@ -435,12 +435,9 @@ class ProjectsStack(Stack):
 
     def _narrow_launch_role(self, settings: StageSettings, boundary_actions: list[str]) -> iam.ManagedPolicy:
         """The launch role's second policy, denies only: every action of its allow-list (the boundary) outside what
-        the product templates need (``self.launch_actions``), whole services where they need none; the actions no
-        product may need; and reads of the stage's data."""
-        needed = set(self.launch_actions)
-        services = {action.split(":")[0] for action in needed}
-        surplus = sorted(set(boundary_actions) - needed)
-        other_services = sorted({action.split(":")[0] for action in surplus} - services)
+        the product templates need (``self.launch_actions``), each named (no wildcard actions, not even in a deny);
+        the actions no product may need; and reads of the stage's data."""
+        surplus = sorted(set(boundary_actions) - set(self.launch_actions))
         return iam.ManagedPolicy(
             self,
             "LaunchRoleDenies",
@@ -449,15 +446,9 @@ class ProjectsStack(Stack):
             description=f"What the launch role of {settings.resource_prefix}'s project templates may not do",
             statements=[
                 iam.PolicyStatement(
-                    sid="NoServiceTheProductTemplatesDoNotUse",
+                    sid="NothingTheProductTemplatesDoNotNeed",
                     effect=iam.Effect.DENY,
-                    actions=[f"{service}:*" for service in other_services],
-                    resources=["*"],
-                ),
-                iam.PolicyStatement(
-                    sid="NothingElseTheProductTemplatesDoNotNeed",
-                    effect=iam.Effect.DENY,
-                    actions=[a for a in surplus if a.split(":")[0] in services],
+                    actions=surplus,
                     resources=["*"],
                 ),
                 iam.PolicyStatement(

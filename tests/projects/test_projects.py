@@ -212,3 +212,16 @@ def test_roles_are_created_only_with_the_stage_boundary_and_policies_attached_on
     for sid in ("ProjectPipelinesAndGroups", "ProjectTriggers"):
         for resource in by_sid[sid]["Resource"]:
             assert "mlops-dev-*" in json.dumps(resource), sid
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_launch_denies_name_every_action_and_fit_a_managed_policy(synthesized, stage):
+    """No wildcard action even in a deny, and the document within IAM's 6,144 characters of a managed policy (the
+    denies grow with the boundary: this fails before a deploy would)."""
+    resources = synthesized.template(stage, "projects").to_json()["Resources"]
+    (policy,) = [r for k, r in resources.items() if k.startswith("LaunchRoleDenies")]
+    document = policy["Properties"]["PolicyDocument"]
+    for statement in document["Statement"]:
+        assert statement["Effect"] == "Deny"
+        assert all("*" not in action for action in statement["Action"]), statement["Sid"]
+    assert len(json.dumps(document, separators=(",", ":"))) <= 6144
