@@ -25,6 +25,7 @@ from typing import Any
 
 from aws_cdk import IgnoreMode, RemovalPolicy, Stack
 from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
@@ -67,6 +68,18 @@ INTENT_IMAGE_CONTEXT = [
 INTENT_SPLITS = ("train", "valid", "test")
 """The intent pipeline's input files, one parameter each (``TrainCsvUri`` ...); defaults ``<prefix><split>.csv``."""
 CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.mypy_cache", "**/.pytest_cache"]
+
+
+def intent_input_files(bucket: s3.IBucket, prefix: str) -> tuple[InputFile, ...]:
+    """The intent pipeline's ``INTENT_SPLITS`` parameters, defaulting to ``s3://<bucket>/<prefix><split>.csv``."""
+    return tuple(
+        InputFile(
+            folder=split,
+            parameter=f"{split.capitalize()}CsvUri",
+            default_uri=bucket.s3_url_for_object(f"{prefix}{split}.csv"),
+        )
+        for split in INTENT_SPLITS
+    )
 
 
 class MlPlatformStack(Stack):
@@ -171,14 +184,7 @@ class MlPlatformStack(Stack):
             platform=ecr_assets.Platform.LINUX_AMD64,
         )
         intent_name = f"{prefix}-intent"
-        intent_inputs = tuple(
-            InputFile(
-                folder=split,
-                parameter=f"{split.capitalize()}CsvUri",
-                default_uri=data.raw_data_bucket.s3_url_for_object(f"{cfg.intent_raw_data_prefix}{split}.csv"),
-            )
-            for split in INTENT_SPLITS
-        )
+        intent_inputs = intent_input_files(data.raw_data_bucket, cfg.intent_raw_data_prefix)
         self.intent_pipeline = DagPipeline(
             self,
             "IntentPipeline",

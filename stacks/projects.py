@@ -36,11 +36,13 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import ArnFormat, CfnParameter, CfnResource, Fn, Stack, Tags
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_iot as iot
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_servicecatalog as servicecatalog
 from aws_cdk import aws_sns as sns
@@ -49,7 +51,7 @@ from constructs import Construct
 from mlops_sdk.outputs import export_name
 from pipeline_code.adherence.specs import DEFINITION as ADHERENCE
 from pipeline_code.adherence.specs import INGEST
-from pipeline_code.dag import assemble
+from pipeline_code.dag import PipelinePlan, assemble
 from pipeline_code.dag.sagemaker import InputFile, JobResources
 from pipeline_code.deploy.decisions import APPROVED, DETAIL_TYPE, SOURCE
 from pipeline_code.deploy.handler import EDGE, PROJECT
@@ -63,7 +65,7 @@ from stacks.constructs.retraining_triggers import RetrainingTriggers
 from stacks.data_foundation import DataFoundationStack
 from stacks.guardrails import GuardrailsStack
 from stacks.identity import IdentityStack
-from stacks.ml_platform import INTENT_SPLITS, MlPlatformStack
+from stacks.ml_platform import MlPlatformStack, intent_input_files
 from stacks.serving import endpoint_alarms
 from stacks.settings import StageSettings
 
@@ -172,6 +174,40 @@ class ProjectProduct(servicecatalog.ProductStack):
             ],
         )
 
+    def project_pipeline(
+        self,
+        *,
+        group: CfnResource,
+        plan: PipelinePlan,
+        step_image: ecr_assets.DockerImageAsset,
+        step_code: s3_assets.Asset,
+        jobs: PipelineJobs,
+        description: str,
+        input_files: dict[str, tuple[InputFile, ...]] | None = None,
+    ) -> DagPipeline:
+        """The project's pipeline ``<prefix>-<name>``: the platform's construct on the project's raw-data prefix, run
+        artefacts and experiment named after the project, registering into its own ``group`` (created first)."""
+        pipeline = DagPipeline(
+            self,
+            "Pipeline",
+            plan=plan,
+            pipeline_name=self.project_name,
+            role=self.execution_role,
+            artifacts_bucket=self.pipeline_artifacts_bucket,
+            key=self.key,
+            step_image=step_image,
+            step_code=step_code,
+            input_data_uri=self.raw_data_bucket.s3_url_for_object(self.data_prefix),
+            input_files=input_files,
+            model_package_group_name=self.project_name,
+            experiment_name=self.project_name,
+            jobs=jobs,
+            description=description,
+            grant_code_read=False,  # the MlPlatform stack's pipelines grant the same role the same asset
+        )
+        pipeline.pipeline.node.add_dependency(group)
+        return pipeline
+
     def resource_types(self) -> set[str]:
         return {c.cfn_resource_type for c in self.node.find_all() if isinstance(c, CfnResource)}
 
@@ -209,24 +245,14 @@ class TabularModelProject(ProjectProduct):
         cfg = settings.ml_platform
         group = _model_package_group(self, self.project_name, "tabular")
         plan = assemble(ADHERENCE, {INGEST: {"feature_group_name": ml_platform.feature_group.feature_group_name}})
-        pipeline = DagPipeline(
-            self,
-            "Pipeline",
+        pipeline = self.project_pipeline(
+            group=group,
             plan=plan,
-            pipeline_name=self.project_name,
-            role=self.execution_role,
-            artifacts_bucket=self.pipeline_artifacts_bucket,
-            key=self.key,
             step_image=ml_platform.step_image,
             step_code=ml_platform.step_code,
-            input_data_uri=self.raw_data_bucket.s3_url_for_object(self.data_prefix),
-            model_package_group_name=self.project_name,
-            experiment_name=self.project_name,
             jobs=_jobs(settings, cfg.training_instance_type),
             description=ADHERENCE.description,
-            grant_code_read=False,  # the MlPlatform stack's pipelines grant the same role the same asset
         )
-        pipeline.pipeline.node.add_dependency(group)
         triggers = RetrainingTriggers(
             self,
             "Retraining",
@@ -296,33 +322,15 @@ class EdgeIntentModelProject(ProjectProduct):
             description=f"{settings.resource_prefix}: edge intent model project (intent pipeline)",
         )
         group = _model_package_group(self, self.project_name, "edge intent")
-        inputs = tuple(
-            InputFile(
-                folder=split,
-                parameter=f"{split.capitalize()}CsvUri",
-                default_uri=self.raw_data_bucket.s3_url_for_object(f"{self.data_prefix}{split}.csv"),
-            )
-            for split in INTENT_SPLITS
-        )
-        pipeline = DagPipeline(
-            self,
-            "Pipeline",
+        self.project_pipeline(
+            group=group,
             plan=assemble(INTENT),
-            pipeline_name=self.project_name,
-            role=self.execution_role,
-            artifacts_bucket=self.pipeline_artifacts_bucket,
-            key=self.key,
             step_image=ml_platform.intent_image,
             step_code=ml_platform.step_code,
-            input_data_uri=self.raw_data_bucket.s3_url_for_object(self.data_prefix),
-            input_files={"raw_data": inputs},
-            model_package_group_name=self.project_name,
-            experiment_name=self.project_name,
             jobs=_jobs(settings, settings.ml_platform.intent_training_instance_type),
             description=INTENT.description,
-            grant_code_read=False,
+            input_files={"raw_data": intent_input_files(self.raw_data_bucket, self.data_prefix)},
         )
-        pipeline.pipeline.node.add_dependency(group)
         # Its own devices: a thing group and model component named from the project (recipe.project_*), so two
         # projects (and the stage's own intent model) never share either; its devices run the stage's app component.
         self.thing_group = iot.CfnThingGroup(
