@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from stacks.settings import AWS_REGION_PATTERN, ConfigError, StageSettings
+from stacks.settings import AWS_REGION_PATTERN, ConfigError, StageSettings, validate_settings
 
 # What config/delivery.yaml ships with. It synthesizes like a real one; the Delivery stack's template carries a
 # CloudFormation rule that refuses to create or update the stack while the ARN is this one (see stacks/delivery.py).
@@ -93,16 +93,7 @@ class DeliverySettings(_Frozen):
 
 def parse_delivery_settings(raw: Any, *, source: str) -> DeliverySettings:
     """Validate an already-loaded YAML document; raise ConfigError naming ``source`` and every bad field."""
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{source}: expected a mapping of settings at the top level, got {type(raw).__name__}")
-    try:
-        return DeliverySettings.model_validate(raw)
-    except ValidationError as exc:
-        lines = [f"{source}: {exc.error_count()} invalid setting(s)"]
-        for error in exc.errors():
-            path = ".".join(str(part) for part in error["loc"]) or "(top level)"
-            lines.append(f"  - {path}: {error['msg']}")
-        raise ConfigError("\n".join(lines)) from None
+    return validate_settings(DeliverySettings, raw, source=source)
 
 
 @dataclass(frozen=True)

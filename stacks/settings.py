@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
@@ -381,16 +381,24 @@ class StageSettings(_Frozen):
         return {**self.tags, "project": self.project, "stage": self.stage, "owner": self.owner}
 
 
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
+
+
 class ConfigError(ValueError):
     """A config file is invalid; the message names the file, each field path and the reason."""
 
 
 def parse_stage_settings(raw: Any, *, source: str) -> StageSettings:
     """Validate an already-loaded YAML document; raise ConfigError naming ``source`` and every bad field."""
+    return validate_settings(StageSettings, raw, source=source)
+
+
+def validate_settings(model: type[SettingsT], raw: Any, *, source: str) -> SettingsT:
+    """``raw`` (a loaded YAML document) as ``model``; ConfigError naming ``source`` and every bad field's path."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: expected a mapping of settings at the top level, got {type(raw).__name__}")
     try:
-        return StageSettings.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         lines = [f"{source}: {exc.error_count()} invalid setting(s)"]
         for error in exc.errors():
