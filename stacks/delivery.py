@@ -16,6 +16,7 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import RegexAppliesTo
 from constructs import Construct
 
+from stacks.constructs.platform_key import log_group_encryption
 from stacks.delivery_settings import EXAMPLE_CONNECTION_ARN, DeliverySettings
 from stacks.identity import CDK_GRANT_ACTION_WILDCARDS
 from stacks.nag import (
@@ -132,23 +133,8 @@ class DeliveryStack(Stack):
         name = f"/aws/codebuild/{self.delivery.pipeline_name}"
         arn = f"arn:aws:logs:{self.region}:{self.account}:log-group:{name}"
         group = logs.LogGroup(self, "BuildLogs", log_group_name=name, encryption_key=key, retention=BUILD_LOG_RETENTION)
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="EncryptionOfBuildLogs",
-                principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt",
-                    "kms:Decrypt",
-                    "kms:ReEncryptFrom",
-                    "kms:ReEncryptTo",
-                    "kms:GenerateDataKey",
-                    "kms:GenerateDataKeyWithoutPlaintext",
-                    "kms:DescribeKey",
-                ],
-                resources=["*"],  # in a key policy "*" means this key
-                conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arn}},
-            )
-        )
+        statement = log_group_encryption(sid="EncryptionOfBuildLogs", region=self.region, log_group_arn=arn)
+        key.add_to_resource_policy(statement)
         for project in self.projects():
             cfn = project.node.default_child
             assert isinstance(cfn, codebuild.CfnProject)

@@ -113,29 +113,8 @@ class PlatformKey(Construct):
     def grant_log_group_encryption(self, log_group_name: str, *, sid: str = "EncryptionByCloudWatchLogs") -> None:
         """Let CloudWatch Logs of this region encrypt and read one log group with the key, and nothing else: the
         encryption context CloudWatch Logs sends names the log group."""
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=sid,
-                principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt",
-                    "kms:Decrypt",
-                    "kms:ReEncryptFrom",
-                    "kms:ReEncryptTo",
-                    "kms:GenerateDataKey",
-                    "kms:GenerateDataKeyWithoutPlaintext",
-                    "kms:DescribeKey",
-                ],
-                resources=["*"],  # in a key policy "*" means this key
-                conditions={
-                    "ArnEquals": {
-                        "kms:EncryptionContext:aws:logs:arn": (
-                            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:{log_group_name}"
-                        )
-                    }
-                },
-            )
-        )
+        arn = f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:{log_group_name}"
+        self.key.add_to_resource_policy(log_group_encryption(sid=sid, region=Aws.REGION, log_group_arn=arn))
 
     def allow_studio_volumes(self) -> None:
         """Let the deployment create a Studio domain whose home EFS volume this key encrypts, and the apps mount it:
@@ -166,3 +145,23 @@ class PlatformKey(Construct):
                 },
             )
         )
+
+
+def log_group_encryption(*, sid: str, region: str, log_group_arn: str) -> iam.PolicyStatement:
+    """Key-policy statement: CloudWatch Logs of ``region`` may encrypt and read the log group ``log_group_arn`` with
+    the key, and nothing else (the encryption context CloudWatch Logs sends names the log group)."""
+    return iam.PolicyStatement(
+        sid=sid,
+        principals=[iam.ServicePrincipal(f"logs.{region}.amazonaws.com")],
+        actions=[
+            "kms:Encrypt",
+            "kms:Decrypt",
+            "kms:ReEncryptFrom",
+            "kms:ReEncryptTo",
+            "kms:GenerateDataKey",
+            "kms:GenerateDataKeyWithoutPlaintext",
+            "kms:DescribeKey",
+        ],
+        resources=["*"],  # in a key policy "*" means this key
+        conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+    )
