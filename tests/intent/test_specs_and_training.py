@@ -48,3 +48,28 @@ def test_shipped_data_sets_convert_with_their_oos_splits(tmp_path: Path) -> None
     assert counts == {"train": (15100, 100), "valid": (3100, 100), "test": (5500, 1000)}
     banking = materialize("banking77", ROOT / "data", tmp_path / "banking")
     assert set(banking) == {"train", "test"}
+
+
+def test_fit_reports_each_full_epoch_and_resumes_training_mode() -> None:
+    """on_epoch_end runs after every whole epoch (none for a partial last one); fit switches back to train mode."""
+    texts = [t for ts in INTENTS.values() for t in ts]
+    labels = np.asarray([k for k, ts in enumerate(INTENTS.values()) for _ in ts])
+    tokenizer = load_tokenizer(base_model_path() / "tokenizer.json", 16)
+    steps_per_epoch = -(-len(texts) // 8)
+    settings = FitSettings(epochs=2.5, batch_size=8, init_rows_per_class=2, max_length=16)
+    seen: list[tuple[int, bool]] = []
+
+    def on_epoch_end(epoch: int, model: torch.nn.Module) -> None:
+        seen.append((epoch, model.training))
+        model.eval()  # what a validation pass does
+
+    result = fit(
+        base_path=base_model_path(),
+        train_ids=encode(tokenizer, texts),
+        train_labels=labels,
+        num_labels=4,
+        settings=settings,
+        on_epoch_end=on_epoch_end,
+    )
+    assert seen == [(1, True), (2, True)]
+    assert result.info["steps"] == -(-5 * steps_per_epoch // 2)

@@ -166,8 +166,13 @@ def fit(
     num_labels: int,
     settings: FitSettings,
     log: Callable[[str], None] = lambda _msg: None,
+    on_epoch_end: Callable[[int, IntentClassifier], None] | None = None,
 ) -> FitResult:
-    """Fine-tune the encoder and the cosine head on ``train_ids`` (token ids) and integer ``train_labels``."""
+    """Fine-tune the encoder and the cosine head on ``train_ids`` (token ids) and integer ``train_labels``.
+
+    ``on_epoch_end(epoch, model)`` runs after every full epoch (``benchmarks.intent_recipe`` scores validation rows
+    there); the model is back in training mode after it returns.
+    """
     torch.manual_seed(settings.seed)
     torch.set_num_threads(settings.threads)
     rng = np.random.default_rng(settings.seed)
@@ -232,6 +237,9 @@ def fit(
                 losses.append(round(running, 4))
                 log(f"step {step}/{total_steps} loss {running:.4f} ({time.perf_counter() - started:.0f}s)")
         epoch += 1
+        if on_epoch_end is not None and step % steps_per_epoch == 0:
+            on_epoch_end(epoch, model)
+            model.train()
     model.eval()
     model.to("cpu")  # export and evaluation run on the CPU
     return FitResult(
