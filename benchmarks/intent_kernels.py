@@ -9,7 +9,8 @@ Two figures explain the int8 / PyTorch fp32 latency ratio of issue #8 (the goal 
    share means the time is the encoder's arithmetic, not session overhead that a runtime setting could remove.
 2. **Throughput of ONNX Runtime's dynamic int8 MatMul** on the model's largest weight shape (384 x 1536, the
    feed-forward layer) at utterance-sized row counts, next to PyTorch's own dynamic int8 kernel (fbgemm) on the same
-   shape. When the two agree, the int8 graph already runs at what this CPU's int8 kernels give.
+   shape (and both fp32 kernels). When the two int8 kernels agree, the int8 graph already runs at what this CPU's int8
+   kernels give.
 
 Figures, not assertions: they depend on the machine and its load.
 """
@@ -17,10 +18,12 @@ Figures, not assertions: they depend on the machine and its load.
 from __future__ import annotations
 
 import argparse
+import logging
 import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +56,13 @@ def length_line(model: Path, repeat: int) -> tuple[dict[int, float], float, floa
         ids = np.full((1, n), WORD, dtype=np.int64)
         ids[0, 0], ids[0, -1] = CLS, SEP
         feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
-        times[n] = 1000.0 * median_seconds(lambda feed=feed: session.run(None, feed), repeat)
+        times[n] = 1000.0 * median_seconds(partial(session.run, None, feed), repeat)
     slope, intercept = np.polyfit(np.asarray(list(times)), np.asarray(list(times.values())), 1)
     return times, float(intercept), float(slope)
 
 
 def matmul_throughput(repeat: int) -> dict[int, dict[str, float]]:
-    """GMAC/s of ONNX Runtime dynamic int8 and fp32 MatMul and PyTorch fbgemm dynamic int8, per row count."""
+    """GMAC/s per row count: ONNX Runtime dynamic int8 and fp32 MatMul, PyTorch fbgemm dynamic int8 and fp32 Linear."""
     import onnx
     import torch
     from onnx import TensorProto, helper, numpy_helper
@@ -87,19 +90,18 @@ def matmul_throughput(repeat: int) -> dict[int, dict[str, float]]:
     with tempfile.TemporaryDirectory() as tmp:
         fp32_path, int8_path = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         onnx.save(model, str(fp32_path))
+        logging.getLogger().setLevel(logging.ERROR)  # the quantizer's "run pre-processing first" hint
         quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8)
         sessions = {"onnxruntime_int8": create_session(int8_path, 1), "onnxruntime_fp32": create_session(fp32_path, 1)}
         for rows in ROWS:
             x = rng.standard_normal((rows, HIDDEN)).astype(np.float32)
             macs = rows * HIDDEN * INTERMEDIATE / 1e9
             feed = {"x": x}
-            figures = {
-                name: macs / median_seconds(lambda s=s, feed=feed: s.run(None, feed), repeat)
-                for name, s in sessions.items()
-            }
+            figures = {name: macs / median_seconds(partial(s.run, None, feed), repeat) for name, s in sessions.items()}
             tensor = torch.from_numpy(x)
             with torch.inference_mode():
-                figures["pytorch_fbgemm_int8"] = macs / median_seconds(lambda t=tensor: quantized(t), repeat)
+                figures["pytorch_fbgemm_int8"] = macs / median_seconds(partial(quantized, tensor), repeat)
+                figures["pytorch_fp32"] = macs / median_seconds(partial(linear, tensor), repeat)
             out[rows] = figures
     return out
 

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     def report(epoch: int, model: IntentClassifier) -> None:
         accuracy = closed_set_accuracy(model, valid_ids, valid_y, index.get(OOS_LABEL))
         seconds = time.perf_counter() - started
-        print(f"epoch {epoch}: validation closed-set accuracy {100 * accuracy:.2f} ({seconds:.0f} s)")
+        print(f"epoch {epoch}: validation closed-set accuracy {100 * accuracy:.2f} ({seconds:.0f} s)", flush=True)
 
     fit(
         base_path=base,
