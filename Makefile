@@ -10,6 +10,7 @@ CDK := npx --no-install cdk
 STAGES ?= dev,staging,prod,sandbox
 OWNER ?= $(USER)
 RUN_DIR ?= runs/demo
+BENCH_INTENT ?= runs/bench-intent
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -69,8 +70,10 @@ bench: setup ## benchmarks that print figures: set-up, type check, suite, synth 
 	$(PY) -m benchmarks.drift_quality
 
 .PHONY: bench-intent
-bench-intent: setup ## intent model: full training on CLINC150 and BANKING77, every goal figure (long; runs niced)
-	nice -n 10 $(PY) -m benchmarks.intent_run
+bench-intent: setup ## intent model: full training on CLINC150 and BANKING77, every goal figure, latency re-timed and explained (long)
+	nice -n 10 $(PY) -m benchmarks.intent_run --out $(BENCH_INTENT)
+	$(PY) -m benchmarks.intent_latency $(BENCH_INTENT)/clinc150
+	$(PY) -m benchmarks.intent_kernels $(BENCH_INTENT)/clinc150
 
 deploy: setup ## deploy one stage to the account of your AWS credentials: make deploy STAGE=dev
 	$(CDK) deploy -c stages=$(STAGE) '$(shell echo $(STAGE) | sed 's/./\U&/')/*' --require-approval broadening

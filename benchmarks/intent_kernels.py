@@ -1,11 +1,11 @@
 """Where the int8 intent model's single-utterance time goes: latency against token count, and int8 kernel throughput.
 
-    python -m benchmarks.intent_kernels MODEL_DIR [--fp32 ONNX] [--repeat 200]
+    python -m benchmarks.intent_kernels RUN_DIR [--repeat 200]
 
 Two figures explain the int8 / PyTorch fp32 latency ratio of issue #8 (the goal is 0.10x):
 
 1. **Latency against utterance length** (1 thread, one utterance of n tokens): a least-squares line
-   ``fixed + per_token * n`` for the int8 model (and the fp32 ONNX model when ``--fp32`` is given). A large per-token
+   ``fixed + per_token * n`` for the run's int8 model and its fp32 ONNX model (the export step's). A large per-token
    share means the time is the encoder's arithmetic, not session overhead that a runtime setting could remove.
 2. **Throughput of ONNX Runtime's dynamic int8 MatMul** on the model's largest weight shape (384 x 1536, the
    feed-forward layer) at utterance-sized row counts, next to PyTorch's own dynamic int8 kernel (fbgemm) on the same
@@ -34,6 +34,7 @@ from pipeline_code.intent.runtime import MODEL_FILE, create_session
 TOKENS = (4, 8, 12, 16, 24, 32, 48, 64)
 ROWS = (1, 11, 32, 96)
 HIDDEN, INTERMEDIATE = 384, 1536
+FP32 = ("steps", "IntentExport", "opt", "ml", "processing", "output", "onnx_fp32")
 CLS, SEP, WORD = 101, 102, 2000
 
 
@@ -108,11 +109,13 @@ def matmul_throughput(repeat: int) -> dict[int, dict[str, float]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("model_dir", type=Path, help="a model folder (runs/<run>/model) with the int8 model.onnx")
-    parser.add_argument("--fp32", type=Path, default=None, help="the run's fp32 ONNX model, for its line too")
+    parser.add_argument("run_dir", type=Path, help="a finished `mlops run intent` directory")
     parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args(argv)
-    models = {"int8": args.model_dir / MODEL_FILE} | ({"fp32": args.fp32} if args.fp32 else {})
+    models = {"int8": args.run_dir / "model" / MODEL_FILE, "fp32": args.run_dir.joinpath(*FP32, MODEL_FILE)}
+    for path in models.values():
+        if not path.is_file():
+            raise SystemExit(f"{path} does not exist: give the directory of a finished `mlops run intent`")
     for name, path in models.items():
         times, fixed, per_token = length_line(path, args.repeat)
         cells = ", ".join(f"{n}: {ms:.2f}" for n, ms in times.items())
