@@ -73,3 +73,12 @@ def test_fit_reports_each_full_epoch_and_resumes_training_mode() -> None:
     )
     assert seen == [(1, True), (2, True)]
     assert result.info["steps"] == -(-5 * steps_per_epoch // 2)
+
+
+def test_cpu_threads_uses_the_process_affinity_unless_a_count_is_given() -> None:
+    import os
+
+    from pipeline_code.intent.train.fit import cpu_threads
+
+    assert cpu_threads(3) == 3
+    assert cpu_threads(0) == len(os.sched_getaffinity(0))

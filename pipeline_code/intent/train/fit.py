@@ -8,6 +8,7 @@ of ``pool_batches`` batches), which keeps padding near zero while the order stay
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -41,7 +42,7 @@ class FitSettings:
     init_rows_per_class: int = 20
     freeze_word_embeddings: bool = True
     seed: int = 13
-    threads: int = 1
+    threads: int = 0  # 0: every CPU this process may run on (see cpu_threads)
     device: str = "auto"  # "auto": a GPU where the training instance has one (SageMaker GPU types), else the CPU
 
 
@@ -97,6 +98,14 @@ def sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[np.ndarr
     order = np.argsort(np.asarray(lengths), kind="stable")
     for i in range(0, len(order), batch_size):
         yield order[i : i + batch_size]
+
+
+def cpu_threads(requested: int) -> int:
+    """``requested`` when positive, else the number of CPUs this process may run on (its affinity, not the host's)."""
+    if requested > 0:
+        return requested
+    affinity = getattr(os, "sched_getaffinity", None)
+    return max(1, len(affinity(0)) if affinity is not None else (os.cpu_count() or 1))
 
 
 def pick_device(name: str) -> torch.device:
@@ -174,7 +183,7 @@ def fit(
     there); the model is back in training mode after it returns.
     """
     torch.manual_seed(settings.seed)
-    torch.set_num_threads(settings.threads)
+    torch.set_num_threads(cpu_threads(settings.threads))
     rng = np.random.default_rng(settings.seed)
     started = time.perf_counter()
     device = pick_device(settings.device)
@@ -252,6 +261,7 @@ def fit(
             "fit_seconds": round(time.perf_counter() - started, 2),
             "loss_every_100_steps": losses,
             "settings": asdict(settings),
+            "threads": torch.get_num_threads(),
             "device": str(device),
         },
     )
