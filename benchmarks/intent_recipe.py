@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from pipeline_code.intent.contract import OOS_LABEL, read_table
-from pipeline_code.intent.train.fit import FitSettings, embed_and_score, encode, fit, fit_max_length, load_tokenizer
+from pipeline_code.intent.train.fit import FitSettings, embed_and_score, encode, fit, fitted_tokenizer
 from pipeline_code.intent.train.main import class_order
 from pipeline_code.intent.train.model import IntentClassifier, base_model_path
 from pipeline_code.intent.train.params import DEFAULTS
@@ -63,9 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     classes = class_order(train_labels)
     index = {c: i for i, c in enumerate(classes)}
     base = base_model_path()
-    max_length = fit_max_length([len(r) for r in encode(load_tokenizer(base / "tokenizer.json", 128), train_texts)])
-    tokenizer = load_tokenizer(base / "tokenizer.json", max_length)
-    settings = FitSettings(**{**DEFAULTS, "max_length": max_length, **parse_overrides(args.overrides)})
+    overrides = parse_overrides(args.overrides)
+    requested = int(overrides.get("max_length", DEFAULTS["max_length"]))
+    tokenizer, max_length = fitted_tokenizer(base / "tokenizer.json", train_texts, requested)
+    settings = FitSettings(**{**DEFAULTS, **overrides, "max_length": max_length})
     valid_ids = encode(tokenizer, valid_texts)
     # A valid row whose label is oos (or unknown to train) is not an in-scope row: -1 keeps it out of the accuracy.
     valid_y = np.asarray([index[y] if y in index and y != OOS_LABEL else -1 for y in valid_labels])

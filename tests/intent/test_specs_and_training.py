@@ -83,3 +83,16 @@ def test_cpu_threads_uses_the_process_affinity_unless_a_count_is_given() -> None
     assert cpu_threads(3) == 3
     affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere the CPU count
     assert cpu_threads(0) == (len(affinity(0)) if affinity is not None else os.cpu_count())
+
+
+def test_fitted_tokenizer_keeps_a_given_length_and_fits_one_otherwise() -> None:
+    from pipeline_code.intent.train.fit import fitted_tokenizer
+
+    path = base_model_path() / "tokenizer.json"
+    texts = [t for ts in INTENTS.values() for t in ts]
+    tokenizer, length = fitted_tokenizer(path, ["word " * 200], 24)
+    assert length == 24 and len(tokenizer.encode("word " * 200).ids) == 24
+    _, fitted = fitted_tokenizer(path, texts)
+    assert fitted == 16  # short utterances: the floor of fit_max_length
+    _, long_fit = fitted_tokenizer(path, ["word " * 500])
+    assert long_fit == 128  # the cap

@@ -58,12 +58,26 @@ def encode(tokenizer: Tokenizer, texts: Sequence[str]) -> list[list[int]]:
     return [enc.ids for enc in tokenizer.encode_batch(list(texts))]
 
 
-def fit_max_length(lengths: Sequence[int], *, quantile: float = 0.999, cap: int = 128, floor: int = 16) -> int:
+MAX_LENGTH_CAP = 128
+
+
+def fit_max_length(
+    lengths: Sequence[int], *, quantile: float = 0.999, cap: int = MAX_LENGTH_CAP, floor: int = 16
+) -> int:
     """A sequence cap that truncates at most 0.1 % of training rows (multiple of 8, within [floor, cap])."""
     if not lengths:
         return floor
     value = int(np.quantile(np.asarray(lengths), quantile))
     return int(min(cap, max(floor, math.ceil(value / 8) * 8)))
+
+
+def fitted_tokenizer(path: Path, texts: Sequence[str], max_length: int = 0) -> tuple[Tokenizer, int]:
+    """The tokenizer of ``path`` truncating at ``max_length``, or, when that is 0, at the cap fitted to ``texts``
+    (:func:`fit_max_length`); and that length."""
+    if max_length <= 0:
+        counted = load_tokenizer(path, MAX_LENGTH_CAP)
+        max_length = fit_max_length([len(ids) for ids in encode(counted, texts)])
+    return load_tokenizer(path, max_length), max_length
 
 
 def pad_batch(rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:

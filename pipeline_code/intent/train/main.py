@@ -18,7 +18,7 @@ from pipeline_code.common.context import TRAINING, StepContext, StepError, run_i
 from pipeline_code.common.params import read_params
 from pipeline_code.intent.contract import OOS_LABEL, read_table
 from pipeline_code.intent.train.checkpoint import TOKENIZER, save_checkpoint
-from pipeline_code.intent.train.fit import FitSettings, encode, fit, fit_max_length, load_tokenizer
+from pipeline_code.intent.train.fit import FitSettings, encode, fit, fitted_tokenizer
 from pipeline_code.intent.train.model import base_model_path
 from pipeline_code.intent.train.params import DEFAULTS
 
@@ -39,9 +39,7 @@ def run(ctx: StepContext) -> dict[str, Any]:
     if len([c for c in classes if c != OOS_LABEL]) < 2:
         raise StepError(f"{ctx.step_name}: train has fewer than 2 in-scope intents; nothing to classify")
     base = base_model_path()
-    tokenizer = load_tokenizer(base / "tokenizer.json", 128)
-    max_length = settings["max_length"] or fit_max_length([len(ids) for ids in encode(tokenizer, texts)])
-    tokenizer = load_tokenizer(base / "tokenizer.json", max_length)
+    tokenizer, max_length = fitted_tokenizer(base / "tokenizer.json", texts, settings["max_length"])
     index = {c: i for i, c in enumerate(classes)}
     fit_settings = FitSettings(**{**settings, "max_length": max_length})
     result = fit(
