@@ -29,12 +29,12 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.intent_latency import step_output
 from pipeline_code.intent.runtime import MODEL_FILE, create_session
 
 TOKENS = (4, 8, 12, 16, 24, 32, 48, 64)
 ROWS = (1, 11, 32, 96)
 HIDDEN, INTERMEDIATE = 384, 1536
-FP32 = ("steps", "IntentExport", "opt", "ml", "processing", "output", "onnx_fp32")
 CLS, SEP, WORD = 101, 102, 2000
 
 
@@ -112,7 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_dir", type=Path, help="a finished `mlops run intent` directory")
     parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args(argv)
-    models = {"int8": args.run_dir / "model" / MODEL_FILE, "fp32": args.run_dir.joinpath(*FP32, MODEL_FILE)}
+    models = {
+        "int8": args.run_dir / "model" / MODEL_FILE,
+        "fp32": step_output(args.run_dir, "IntentExport", "onnx_fp32") / MODEL_FILE,
+    }
     for path in models.values():
         if not path.is_file():
             raise SystemExit(f"{path} does not exist: give the directory of a finished `mlops run intent`")

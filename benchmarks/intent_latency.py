@@ -15,8 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline_code.common.context import MODEL_OUTPUT, PROCESSING, TRAINING, StepContext
+from pipeline_code.dag.local import step_root
 from pipeline_code.intent.evaluate.latency import pytorch_single, time_calls
 from pipeline_code.intent.runtime import OnnxIntentModel
+
+
+def step_output(run_dir: Path, step_type: str, output: str, *, job_type: str = PROCESSING) -> Path:
+    """The folder of ``output`` of ``step_type`` in a finished local run (``mlops run``'s layout)."""
+    return StepContext(job_type=job_type, root=step_root(run_dir, step_type)).output_path(output)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,10 +37,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from pipeline_code.intent.train.checkpoint import load_checkpoint
 
-    steps = args.run_dir / "steps"
-    checkpoint = steps / "IntentTrain" / "opt" / "ml" / "model"
-    fp32_dir = steps / "IntentExport" / "opt" / "ml" / "processing" / "output" / "onnx_fp32"
-    test = steps / "IntentValidate" / "opt" / "ml" / "processing" / "output" / "validated" / "test.csv"
+    checkpoint = step_output(args.run_dir, "IntentTrain", MODEL_OUTPUT, job_type=TRAINING)
+    fp32_dir = step_output(args.run_dir, "IntentExport", "onnx_fp32")
+    test = step_output(args.run_dir, "IntentValidate", "validated") / "test.csv"
     with test.open(encoding="utf-8") as handle:
         texts = [row["text"] for row in csv.DictReader(handle)][: args.utterances]
     model, _, _ = load_checkpoint(checkpoint)

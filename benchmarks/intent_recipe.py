@@ -19,13 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.intent_latency import step_output
 from pipeline_code.intent.contract import OOS_LABEL, read_table
 from pipeline_code.intent.train.fit import FitSettings, embed_and_score, encode, fit, fitted_tokenizer
 from pipeline_code.intent.train.main import class_order
 from pipeline_code.intent.train.model import IntentClassifier, base_model_path
 from pipeline_code.intent.train.params import DEFAULTS
-
-VALIDATED = ("steps", "IntentValidate", "opt", "ml", "processing", "output", "validated")
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -57,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_dir", type=Path, help="a finished `mlops run intent` directory")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args(argv)
-    folder = args.run_dir.joinpath(*VALIDATED)
+    folder = step_output(args.run_dir, "IntentValidate", "validated")
     train_texts, train_labels = read_table(folder / "train.csv")
     valid_texts, valid_labels = read_table(folder / "valid.csv")
     classes = class_order(train_labels)

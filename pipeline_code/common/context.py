@@ -46,14 +46,17 @@ class StepContext:
             return self.root / "processing" / "input" / logical_name
         return self.root / "input" / "data" / logical_name
 
+    def output_path(self, logical_name: str) -> Path:
+        """The folder of an output (nothing is created: for reading a finished step's outputs)."""
+        if self.job_type == PROCESSING:
+            return self.root / "processing" / "output" / logical_name
+        if logical_name == MODEL_OUTPUT:
+            return self.root / "model"
+        return self.root / "output" / "data" / logical_name
+
     def output_dir(self, logical_name: str) -> Path:
         """The folder an output is written to; created on first use."""
-        if self.job_type == PROCESSING:
-            path = self.root / "processing" / "output" / logical_name
-        elif logical_name == MODEL_OUTPUT:
-            path = self.root / "model"
-        else:
-            path = self.root / "output" / "data" / logical_name
+        path = self.output_path(logical_name)
         path.mkdir(parents=True, exist_ok=True)
         return path
 

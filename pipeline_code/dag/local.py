@@ -119,6 +119,11 @@ def _normalise_metrics(step: str, value: Any) -> dict[str, Any]:
     return metrics
 
 
+def step_root(run_dir: Path, step_type: str) -> Path:
+    """``<run>/steps/<StepType>/opt/ml``: the root of a step's StepContext in a local run (where its outputs stay)."""
+    return run_dir / STEPS_DIR / step_type / "opt" / "ml"
+
+
 class LocalExecutor:
     """Runs a plan in-process. One executor per run: ``run()`` may be called once."""
 
@@ -154,7 +159,7 @@ class LocalExecutor:
                 parameters[name] = self.execution[variable]
         return StepContext(
             job_type=step.job_type.value,
-            root=self.step_dir(step.step_type) / "opt" / "ml",
+            root=step_root(self.run_dir, step.step_type),
             parameters=parameters,
             step_name=step.step_type,
         )
