@@ -289,7 +289,7 @@ class MonitoringStack(Stack):
                 "subnets": list(platform.subnet_ids),
             }
         return {
-            "job_definition_name": f"{self._prefix}-{model}-{kind}",
+            "job_definition_name": self._job_name(model, kind),
             "role_arn": self._role_arn,
             "job_resources": {
                 "cluster_config": {
@@ -430,7 +430,7 @@ class MonitoringStack(Stack):
                 monitoring_schedule_name=self.schedule_name(model, monitoring_type),
                 monitoring_schedule_config=_jsii(
                     {
-                        "monitoring_job_definition_name": f"{self._prefix}-{model}-{KINDS[monitoring_type]}",
+                        "monitoring_job_definition_name": self._job_name(model, KINDS[monitoring_type]),
                         "monitoring_type": monitoring_type,
                         "schedule_config": {"schedule_expression": SCHEDULES[self._cfg.frequency]},
                     }
@@ -441,8 +441,12 @@ class MonitoringStack(Stack):
             self.schedules[monitoring_type] = schedule
 
     def schedule_name(self, model: str, monitoring_type: str) -> str:
-        """Fixed, so that the alarms name the schedule in their metric dimensions."""
-        return f"{self._prefix}-{model}-{KINDS[monitoring_type]}"
+        """Fixed, so that the alarms name the schedule in their metric dimensions: the job definition's name."""
+        return self._job_name(model, KINDS[monitoring_type])
+
+    def _job_name(self, model: str, kind: str) -> str:
+        """``<prefix>-<model>-<kind>``: a job definition and the schedule that runs it share it."""
+        return f"{self._prefix}-{model}-{kind}"
 
     # -- watched metrics -----------------------------------------------------------------------------------------
 
