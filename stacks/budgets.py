@@ -6,8 +6,6 @@ from typing import Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_budgets as budgets
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.constructs.platform_key import PlatformKey
@@ -29,23 +27,13 @@ class BudgetStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.alerts_topic = sns.Topic(
+        self.alerts_topic = platform_key.service_topic(
             self,
             "BudgetAlertsTopic",
+            service="budgets.amazonaws.com",
+            sid="BudgetsPublishFromThisAccount",
             display_name=f"{settings.resource_prefix} budget alerts",
-            master_key=platform_key.key,
-            enforce_ssl=True,
         )
-        self.alerts_topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="BudgetsPublishFromThisAccount",
-                principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[self.alerts_topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
-            )
-        )
-        platform_key.grant_service_usage("budgets.amazonaws.com")
 
         budget = settings.budget
         subscribers = [

@@ -272,24 +272,14 @@ class ServingStack(Stack):
             )
         )
 
-        self.alarms_topic = sns.Topic(
+        self.alarms_topic = data.platform_key.service_topic(
             self,
             "EndpointAlarmsTopic",
-            topic_name=naming.endpoint_alarms_topic_name(settings),  # SageMaker projects' alarms notify it by ARN
+            service="cloudwatch.amazonaws.com",
+            sid="CloudWatchPublishFromThisAccount",
             display_name=f"{prefix} endpoint alarms",
-            master_key=data.key,
-            enforce_ssl=True,
+            topic_name=naming.endpoint_alarms_topic_name(settings),  # SageMaker projects' alarms notify it by ARN
         )
-        self.alarms_topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudWatchPublishFromThisAccount",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[self.alarms_topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
-            )
-        )
-        data.platform_key.grant_service_usage("cloudwatch.amazonaws.com")
         for index, email in enumerate(settings.budget.alert_emails):
             sns.Subscription(
                 self,

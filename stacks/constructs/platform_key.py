@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.iam_actions import KMS_GRANT_FOR_AWS_RESOURCE, KMS_USAGE
@@ -109,6 +110,38 @@ class PlatformKey(Construct):
                 conditions=conditions,
             )
         )
+
+    def service_topic(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        service: str,
+        sid: str,
+        display_name: str,
+        topic_name: str | None = None,
+    ) -> sns.Topic:
+        """An SNS topic under this key, TLS only, to which one AWS service of this account may publish (Budgets'
+        alerts, CloudWatch's alarm actions); the key lets that service encrypt for it."""
+        topic = sns.Topic(
+            scope,
+            construct_id,
+            topic_name=topic_name,
+            display_name=display_name,
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=sid,
+                principals=[iam.ServicePrincipal(service)],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}},
+            )
+        )
+        self.grant_service_usage(service)
+        return topic
 
     def grant_log_group_encryption(self, log_group_name: str, *, sid: str = "EncryptionByCloudWatchLogs") -> None:
         """Let CloudWatch Logs of this region encrypt and read one log group with the key, and nothing else: the
